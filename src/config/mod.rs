@@ -1,0 +1,168 @@
+//! Typed settings, read once at start from a swappable source (the environment in production,
+//! a map in tests). A missing or malformed setting is an error that names it; values that may be
+//! secret are never echoed.
+
+pub mod names;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::adt::{EventKind, EventKinds};
+use crate::records::{Numbers, RecordFormat, TransformOptions, TsiKeys};
+
+/// Where settings come from.
+pub trait SettingsSource {
+    /// The value of a setting; blank values count as unset.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment, where the Functions host puts every app setting.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Environment;
+
+impl SettingsSource for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl SettingsSource for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+}
+
+impl SettingsSource for BTreeMap<&str, &str> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (*v).to_owned())
+    }
+}
+
+/// A setting that is missing or malformed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required setting is not set.
+    #[error("app setting {name} is not set: {hint}")]
+    Missing {
+        /// The setting's name.
+        name: &'static str,
+        /// What it should hold.
+        hint: &'static str,
+    },
+    /// A setting's value cannot be used.
+    #[error("app setting {name} is invalid: {reason}")]
+    Invalid {
+        /// The setting's name.
+        name: &'static str,
+        /// Why (never the value itself when it may be secret).
+        reason: String,
+    },
+}
+
+/// Reads an optional setting through `FromStr`, naming the setting on failure.
+pub fn parse_optional<T>(source: &dyn SettingsSource, name: &'static str) -> Result<Option<T>, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    source
+        .get(name)
+        .map(|value| {
+            value.trim().parse::<T>().map_err(|e| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+/// Reads the settings that shape records.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use adt_bridge::config::transform_options;
+/// use adt_bridge::records::RecordFormat;
+/// let settings = BTreeMap::from([("BRIDGE_RECORD_FORMAT", "data-history")]);
+/// assert_eq!(transform_options(&settings).unwrap().format, RecordFormat::DataHistory);
+/// let bad = BTreeMap::from([("BRIDGE_NUMBERS", "float")]);
+/// assert!(transform_options(&bad).unwrap_err().to_string().contains("BRIDGE_NUMBERS"));
+/// ```
+pub fn transform_options(source: &dyn SettingsSource) -> Result<TransformOptions, ConfigError> {
+    Ok(TransformOptions {
+        format: parse_optional::<RecordFormat>(source, names::BRIDGE_RECORD_FORMAT)?.unwrap_or_default(),
+        tsi_keys: parse_optional::<TsiKeys>(source, names::BRIDGE_TSI_KEYS)?.unwrap_or_default(),
+        numbers: parse_optional::<Numbers>(source, names::BRIDGE_NUMBERS)?.unwrap_or_default(),
+        event_kinds: match source.get(names::BRIDGE_EVENT_TYPES) {
+            Some(list) => event_kinds(&list)?,
+            None => EventKinds::all(),
+        },
+    })
+}
+
+fn event_kinds(list: &str) -> Result<EventKinds, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: names::BRIDGE_EVENT_TYPES,
+        reason,
+    };
+    let valid = || EventKinds::all().to_string().replace(',', ", ");
+    let mut kinds = Vec::new();
+    for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if word.eq_ignore_ascii_case("all") {
+            return Ok(EventKinds::all());
+        }
+        let kind = EventKind::from_setting_name(word)
+            .ok_or_else(|| invalid(format!("{word:?} is not one of: all, {}", valid())))?;
+        kinds.push(kind);
+    }
+    if kinds.is_empty() {
+        return Err(invalid(format!("no event kind listed; use some of: all, {}", valid())));
+    }
+    Ok(kinds.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&'static str, &'static str)]) -> Result<TransformOptions, ConfigError> {
+        transform_options(&pairs.iter().copied().collect::<BTreeMap<_, _>>())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        assert_eq!(options(&[]).unwrap(), TransformOptions::default());
+        assert_eq!(options(&[(names::BRIDGE_RECORD_FORMAT, " ")]).unwrap(), TransformOptions::default());
+    }
+
+    #[test]
+    fn every_value_is_read() {
+        let got = options(&[
+            (names::BRIDGE_RECORD_FORMAT, "Data-History"),
+            (names::BRIDGE_TSI_KEYS, "dotted"),
+            (names::BRIDGE_NUMBERS, "as-is"),
+            (names::BRIDGE_EVENT_TYPES, "twin-update, telemetry"),
+        ])
+        .unwrap();
+        assert_eq!(got.format, RecordFormat::DataHistory);
+        assert_eq!(got.tsi_keys, TsiKeys::Dotted);
+        assert_eq!(got.numbers, Numbers::AsIs);
+        assert!(got.event_kinds.contains(EventKind::Telemetry));
+        assert!(!got.event_kinds.contains(EventKind::TwinCreate));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_the_choices() {
+        for (name, value, expect) in [
+            (names::BRIDGE_RECORD_FORMAT, "parquet", "tsi, data-history"),
+            (names::BRIDGE_TSI_KEYS, "flat", "nested, dotted"),
+            (names::BRIDGE_NUMBERS, "int", "double, as-is"),
+            (names::BRIDGE_EVENT_TYPES, "twin-update,twin-delete", "relationship-update"),
+            (names::BRIDGE_EVENT_TYPES, ",", "no event kind"),
+        ] {
+            let message = options(&[(name, value)]).unwrap_err().to_string();
+            assert!(message.contains(name), "{message}");
+            assert!(message.contains(expect), "{message}");
+        }
+    }
+}

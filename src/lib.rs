@@ -1,0 +1,16 @@
+//! `adt-bridge`: Azure Digital Twins notifications in, time-series records out.
+//!
+//! The modules follow one invocation through the pipeline:
+//!
+//! - [`host`]: the Azure Functions custom-handler protocol: envelopes, their encoding quirks, routes.
+//! - [`adt`]: what Azure Digital Twins sends, decoded into one [`adt::Notification`] per event.
+//! - [`records`]: the pure transform from notifications to `tsi` or `data-history` records.
+//! - [`sink`]: where records go (Event Hubs, dead letters), behind a trait tests can swap.
+//! - [`simulator`]: the chocolate factory that makes the pipeline watchable.
+//!
+//! Alongside: [`config`] (typed settings) and [`time`] (UTC timestamps that keep their precision).
+
+pub mod adt;
+pub mod config;
+pub mod records;
+pub mod time;

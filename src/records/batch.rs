@@ -1,0 +1,105 @@
+//! A batch of decoded events to records, with the counts one summary line reports.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::options::TransformOptions;
+use super::{transform, Record};
+use crate::adt::{Decoded, InvalidOp, TwinId, Unusable, UnusableReason};
+use crate::time::Timestamp;
+
+/// Counts of what happened to a batch's events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Events in.
+    pub events: usize,
+    /// Records out.
+    pub records: usize,
+    /// Skipped events by type as sent.
+    pub skipped: BTreeMap<String, usize>,
+    /// Unusable events by reason.
+    pub unusable: BTreeMap<UnusableReason, usize>,
+    /// Remove ops (no value in `tsi`; `Delete` rows in `data-history`).
+    pub removes: usize,
+    /// Ops skipped for being malformed.
+    pub invalid_ops: usize,
+    /// Values dropped because their key collides with the record's own keys.
+    pub reserved_keys: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "events={} records={}", self.events, self.records)?;
+        let skipped: usize = self.skipped.values().sum();
+        write!(f, " skipped={skipped}")?;
+        write_counts(f, self.skipped.iter().map(|(k, v)| (k.as_str(), *v)))?;
+        let unusable: usize = self.unusable.values().sum();
+        write!(f, " unusable={unusable}")?;
+        write_counts(f, self.unusable.iter().map(|(k, v)| (k.code(), *v)))?;
+        write!(f, " removes={} invalid_ops={}", self.removes, self.invalid_ops)?;
+        if self.reserved_keys > 0 {
+            write!(f, " reserved_keys={}", self.reserved_keys)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_counts<'a>(f: &mut fmt::Formatter<'_>, counts: impl Iterator<Item = (&'a str, usize)>) -> fmt::Result {
+    let parts: Vec<String> = counts.map(|(k, v)| format!("{k}:{v}")).collect();
+    if parts.is_empty() {
+        Ok(())
+    } else {
+        write!(f, "({})", parts.join(","))
+    }
+}
+
+/// What a batch produced: the records, the unusable events by position, the skipped ops.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// Every record, event by event, in order.
+    pub records: Vec<Record>,
+    /// Unusable events: (position in the batch, verdict).
+    pub unusable: Vec<(usize, Unusable)>,
+    /// Malformed ops: (position in the batch, twin, op).
+    pub invalid_ops: Vec<(usize, TwinId, InvalidOp)>,
+    /// The counts.
+    pub summary: Summary,
+}
+
+/// Transforms a batch of decoded events. Each event is independent of the others: the records of
+/// a batch are the records of its events, concatenated.
+pub fn transform_batch(
+    decoded: impl IntoIterator<Item = Decoded>,
+    options: &TransformOptions,
+    now: Timestamp,
+) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    for (index, event) in decoded.into_iter().enumerate() {
+        outcome.summary.events += 1;
+        match event {
+            Decoded::Notification(notification) => {
+                let produced = transform(&notification, options, now);
+                let summary = &mut outcome.summary;
+                summary.records += produced.records.len();
+                summary.removes += produced.removes;
+                summary.reserved_keys += produced.reserved_keys;
+                outcome.records.extend(produced.records);
+                if let Some(patch) = notification.content.patch() {
+                    summary.invalid_ops += patch.invalid.len();
+                    let twin = notification.content.twin_id();
+                    outcome
+                        .invalid_ops
+                        .extend(patch.invalid.iter().map(|op| (index, twin.clone(), op.clone())));
+                }
+            }
+            Decoded::Skipped { type_name } => {
+                *outcome.summary.skipped.entry(type_name.to_string()).or_default() += 1;
+            }
+            Decoded::Unusable(unusable) => {
+                *outcome.summary.unusable.entry(unusable.reason).or_default() += 1;
+                outcome.unusable.push((index, unusable));
+            }
+        }
+    }
+    outcome
+}

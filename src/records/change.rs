@@ -1,0 +1,238 @@
+//! Every notification kind flattened into one list of property changes, which both formats render.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::adt::{Content, Patch, PatchOp, Pointer};
+use crate::time::Timestamp;
+
+/// What happened to a property.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Action<'a> {
+    /// It now holds this value.
+    Set(&'a Value),
+    /// It no longer has a value.
+    Remove,
+}
+
+/// One property change, borrowed from its notification.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Change<'a> {
+    /// Unescaped path segments, at least one.
+    pub path: Vec<&'a str>,
+    pub action: Action<'a>,
+    /// When the value was measured at its source (`sourceTime`).
+    pub source_time: Option<Timestamp>,
+    /// When ADT last updated the property (`lastUpdateTime`, twin bodies only).
+    pub update_time: Option<Timestamp>,
+}
+
+/// Patches larger than this find duplicate paths with a map instead of a scan.
+const SCAN_LIMIT: usize = 32;
+
+/// The changes a notification carries, in order, with each path's later op winning.
+pub(crate) fn changes(content: &Content) -> Vec<Change<'_>> {
+    match content {
+        Content::TwinUpdate { patch, .. } | Content::RelationshipUpdate { patch, .. } => {
+            patch_changes(patch)
+        }
+        Content::TwinCreate { twin, .. } => {
+            let mut out = Vec::new();
+            twin_changes(twin, &mut Vec::new(), &mut out);
+            out
+        }
+        Content::Telemetry { fields, .. } => fields
+            .iter()
+            .map(|(key, value)| Change {
+                path: vec![key.as_str()],
+                action: Action::Set(value),
+                source_time: None,
+                update_time: None,
+            })
+            .collect(),
+        Content::Legacy {
+            data_type,
+            value,
+            time,
+            ..
+        } => vec![Change {
+            path: vec![data_type.as_str()],
+            action: Action::Set(value),
+            source_time: *time,
+            update_time: None,
+        }],
+    }
+}
+
+fn patch_changes(patch: &Patch) -> Vec<Change<'_>> {
+    let source_times: Vec<(&Pointer, Timestamp)> = patch
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            PatchOp::SourceTime { property, time } => Some((property, *time)),
+            _ => None,
+        })
+        .collect();
+    let ops: Vec<(&Pointer, Action<'_>)> = patch
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            PatchOp::Set { path, value } => Some((path, Action::Set(value))),
+            PatchOp::Remove { path } => Some((path, Action::Remove)),
+            _ => None,
+        })
+        .collect();
+    let superseded = superseded(&ops);
+    ops.iter()
+        .zip(superseded)
+        .filter(|(_, superseded)| !superseded)
+        .map(|((path, action), _)| Change {
+            path: path.segments().iter().map(String::as_str).collect(),
+            action: *action,
+            source_time: source_time_of(path, &source_times),
+            update_time: None,
+        })
+        .collect()
+}
+
+/// Marks every op whose path a later op of the same patch sets or removes again.
+fn superseded(ops: &[(&Pointer, Action<'_>)]) -> Vec<bool> {
+    if ops.len() <= SCAN_LIMIT {
+        return (0..ops.len())
+            .map(|i| ops[i + 1..].iter().any(|(later, _)| *later == ops[i].0))
+            .collect();
+    }
+    let mut last: HashMap<&Pointer, usize> = HashMap::with_capacity(ops.len());
+    for (index, (path, _)) in ops.iter().enumerate() {
+        last.insert(path, index);
+    }
+    ops.iter()
+        .enumerate()
+        .map(|(index, (path, _))| last[path] != index)
+        .collect()
+}
+
+/// The source time of the longest prefix of `path` that has one (the last given wins).
+fn source_time_of(path: &Pointer, source_times: &[(&Pointer, Timestamp)]) -> Option<Timestamp> {
+    let segments = path.segments();
+    (1..=segments.len()).rev().find_map(|len| {
+        source_times
+            .iter()
+            .rev()
+            .find(|(property, _)| property.segments() == &segments[..len])
+            .map(|(_, time)| *time)
+    })
+}
+
+/// Walks a twin body (or a component inside it): every property not starting with `$`, timed by
+/// its `$metadata` entry. A member that holds its own `$metadata` is a component: walk into it.
+fn twin_changes<'a>(level: &'a Map<String, Value>, prefix: &mut Vec<&'a str>, out: &mut Vec<Change<'a>>) {
+    let metadata = level.get("$metadata").and_then(Value::as_object);
+    for (key, value) in level {
+        if key.starts_with('$') {
+            continue;
+        }
+        prefix.push(key);
+        match value.as_object() {
+            Some(component) if component.contains_key("$metadata") => {
+                twin_changes(component, prefix, out);
+            }
+            _ => {
+                let entry = metadata.and_then(|m| m.get(key));
+                let time = |name: &str| {
+                    entry
+                        .and_then(|e| e.get(name))
+                        .and_then(Value::as_str)
+                        .and_then(|t| Timestamp::parse(t).ok())
+                        .filter(|t| !t.is_placeholder())
+                };
+                out.push(Change {
+                    path: prefix.clone(),
+                    action: Action::Set(value),
+                    source_time: time("sourceTime"),
+                    update_time: time("lastUpdateTime"),
+                });
+            }
+        }
+        prefix.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adt::TwinId;
+    use serde_json::json;
+
+    fn update(patch: Value) -> Content {
+        Content::TwinUpdate {
+            twin_id: TwinId::parse("t").unwrap(),
+            model_id: None,
+            patch: Patch::from_value(&patch).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_later_op_on_a_path_wins() {
+        let content = update(json!([
+            {"op": "add", "path": "/A", "value": 1},
+            {"op": "add", "path": "/B", "value": 2},
+            {"op": "replace", "path": "/A", "value": 3},
+        ]));
+        let changes = changes(&content);
+        let got: Vec<_> = changes.iter().map(|c| (c.path.clone(), c.action)).collect();
+        assert_eq!(
+            got,
+            [
+                (vec!["B"], Action::Set(&json!(2))),
+                (vec!["A"], Action::Set(&json!(3)))
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_in_a_huge_patch_use_the_same_rule() {
+        let ops: Vec<Value> = (0..100)
+            .map(|i| json!({"op": "add", "path": format!("/P{}", i % 10), "value": i}))
+            .collect();
+        let content = update(Value::Array(ops));
+        let changes = changes(&content);
+        assert_eq!(changes.len(), 10);
+        assert_eq!(changes[0].path, ["P0"]);
+        assert_eq!(changes[0].action, Action::Set(&json!(90)));
+    }
+
+    #[test]
+    fn a_source_time_covers_the_property_and_its_sub_properties() {
+        let content = update(json!([
+            {"op": "add", "path": "/GeoLocation/Latitude", "value": 47.6},
+            {"op": "add", "path": "/$metadata/GeoLocation/sourceTime", "value": "2026-05-01T12:00:00Z"},
+            {"op": "add", "path": "/Other", "value": 1},
+        ]));
+        let changes = changes(&content);
+        assert_eq!(changes[0].source_time.unwrap().to_string(), "2026-05-01T12:00:00Z");
+        assert_eq!(changes[1].source_time, None);
+    }
+
+    #[test]
+    fn a_twin_body_yields_its_properties_and_components() {
+        let twin = json!({
+            "$dtId": "t", "$etag": "W/\"1\"",
+            "Temperature": 20,
+            "Front": {"Speed": 3, "$metadata": {"Speed": {"lastUpdateTime": "2026-05-01T12:00:02Z"}}},
+            "GeoLocation": {"Latitude": 1.0},
+            "$metadata": {"$model": "dtmi:x;1", "Temperature": {"sourceTime": "2026-05-01T12:00:01Z"}}
+        });
+        let content = Content::TwinCreate {
+            twin_id: TwinId::parse("t").unwrap(),
+            model_id: None,
+            twin: twin.as_object().unwrap().clone(),
+        };
+        let changes = changes(&content);
+        let paths: Vec<_> = changes.iter().map(|c| c.path.join("/")).collect();
+        assert_eq!(paths, ["Temperature", "Front/Speed", "GeoLocation"]);
+        assert!(changes[0].source_time.is_some());
+        assert!(changes[1].update_time.is_some());
+    }
+}
