@@ -13,4 +13,5 @@
 pub mod adt;
 pub mod config;
 pub mod records;
+pub mod simulator;
 pub mod time;

@@ -1,0 +1,1 @@
+//! The chocolate factory: its models and a seeded generator of twin updates.
