@@ -12,6 +12,7 @@
 
 pub mod adt;
 pub mod config;
+pub mod demo;
 pub mod records;
 pub mod simulator;
 pub mod time;
