@@ -15,6 +15,9 @@ use super::unusable::{Unusable, UnusableReason};
 use crate::time::Timestamp;
 
 /// The outcome of decoding one event.
+// Built once and consumed once per event: boxing the large variant would cost an allocation on
+// the hot path for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decoded {
     /// A notification of a kind that produces records.
@@ -52,7 +55,10 @@ impl Data<'_> {
         match self {
             Data::Bytes(bytes) => {
                 if let Err(error) = std::str::from_utf8(bytes) {
-                    return Err(Unusable::new(UnusableReason::BodyNotUtf8, error.to_string()));
+                    return Err(Unusable::new(
+                        UnusableReason::BodyNotUtf8,
+                        error.to_string(),
+                    ));
                 }
                 serde_json::from_slice(bytes).map_err(|e| Unusable::from_json_error(&e))
             }
@@ -116,7 +122,11 @@ fn derived_id(attributes: &Attributes<'_>, data: Data<'_>) -> EventId {
     EventId::parse(&format!("sha256-{hex}")).expect("a hex digest is a valid id")
 }
 
-fn content(header: &Header, attributes: &Attributes<'_>, data: Data<'_>) -> Result<Content, Unusable> {
+fn content(
+    header: &Header,
+    attributes: &Attributes<'_>,
+    data: Data<'_>,
+) -> Result<Content, Unusable> {
     match header.event_type {
         EventType::TwinUpdate => {
             let (model_id, patch) = data.parse::<UpdateBody>()?.into_parts()?;
@@ -144,7 +154,11 @@ fn content(header: &Header, attributes: &Attributes<'_>, data: Data<'_>) -> Resu
         EventType::TwinCreate => {
             let twin: Map<String, Value> = data.parse()?;
             let twin_id = header_twin(header)
-                .or_else(|| twin.get("$dtId").and_then(Value::as_str).and_then(TwinId::parse))
+                .or_else(|| {
+                    twin.get("$dtId")
+                        .and_then(Value::as_str)
+                        .and_then(TwinId::parse)
+                })
                 .ok_or_else(no_twin_id)?;
             let model_id = twin
                 .get("$metadata")
@@ -177,7 +191,10 @@ fn content(header: &Header, attributes: &Attributes<'_>, data: Data<'_>) -> Resu
 }
 
 fn no_twin_id() -> Unusable {
-    Unusable::new(UnusableReason::NoTwinId, "no twin id in the subject, body or source")
+    Unusable::new(
+        UnusableReason::NoTwinId,
+        "no twin id in the subject, body or source",
+    )
 }
 
 /// The twin named by the subject, else by a source ending in `/digitaltwins/<id>`.
@@ -186,7 +203,12 @@ fn header_twin(header: &Header) -> Option<TwinId> {
         .subject
         .as_deref()
         .and_then(TwinId::parse)
-        .or_else(|| header.source.as_ref().and_then(|s| twin_in_source(s.as_str())))
+        .or_else(|| {
+            header
+                .source
+                .as_ref()
+                .and_then(|s| twin_in_source(s.as_str()))
+        })
 }
 
 /// `myinstance.api.weu.digitaltwins.azure.net/digitaltwins/thermostat1` names `thermostat1`.
@@ -200,7 +222,9 @@ fn legacy(data: Data<'_>) -> Result<Content, Unusable> {
     let body: Map<String, Value> = data.parse()?;
     let text = |key: &str| body.get(key).and_then(Value::as_str);
     let twin_id = text("Id").and_then(TwinId::parse).ok_or_else(no_twin_id)?;
-    let data_type = text("DataType").filter(|t| !t.is_empty()).unwrap_or("Value");
+    let data_type = text("DataType")
+        .filter(|t| !t.is_empty())
+        .unwrap_or("Value");
     let value = match body.get("Value") {
         Some(Value::String(text)) => legacy_value(text),
         Some(other) => other.clone(),

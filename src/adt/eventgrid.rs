@@ -30,7 +30,11 @@ pub(crate) fn decode_structured(
     };
     let text = |key: &str| object.get(key).and_then(Value::as_str);
     let cloud_events = object.contains_key("specversion");
-    let type_name = if cloud_events { text("type") } else { text("eventType") };
+    let type_name = if cloud_events {
+        text("type")
+    } else {
+        text("eventType")
+    };
     let Some(type_name) = type_name else {
         return Decoded::Unusable(Unusable::new(
             UnusableReason::NoEventType,
@@ -68,7 +72,9 @@ fn unwrap_adt_nesting(data: &Value) -> &Value {
         Some(outer)
             if !outer.contains_key("patch")
                 && !outer.contains_key("$dtId")
-                && (outer.contains_key("contenttype") || outer.contains_key("traceparent") || outer.len() == 1) =>
+                && (outer.contains_key("contenttype")
+                    || outer.contains_key("traceparent")
+                    || outer.len() == 1) =>
         {
             outer.get("data").unwrap_or(data)
         }

@@ -48,9 +48,18 @@ impl EventType {
             ("Microsoft.DigitalTwins.Twin.Update", EventType::TwinUpdate),
             ("Microsoft.DigitalTwins.Twin.Create", EventType::TwinCreate),
             ("Microsoft.DigitalTwins.Twin.Delete", EventType::TwinDelete),
-            ("Microsoft.DigitalTwins.Relationship.Update", EventType::RelationshipUpdate),
-            ("Microsoft.DigitalTwins.Relationship.Create", EventType::RelationshipCreate),
-            ("Microsoft.DigitalTwins.Relationship.Delete", EventType::RelationshipDelete),
+            (
+                "Microsoft.DigitalTwins.Relationship.Update",
+                EventType::RelationshipUpdate,
+            ),
+            (
+                "Microsoft.DigitalTwins.Relationship.Create",
+                EventType::RelationshipCreate,
+            ),
+            (
+                "Microsoft.DigitalTwins.Relationship.Delete",
+                EventType::RelationshipDelete,
+            ),
             ("microsoft.iot.telemetry", EventType::Telemetry),
             ("SensorChange", EventType::SensorChange),
             ("SpaceChange", EventType::SpaceChange),
@@ -144,7 +153,10 @@ impl EventKinds {
 
 impl FromIterator<EventKind> for EventKinds {
     fn from_iter<I: IntoIterator<Item = EventKind>>(iter: I) -> Self {
-        EventKinds(iter.into_iter().fold(0, |bits, kind| bits | 1 << kind as u8))
+        EventKinds(
+            iter.into_iter()
+                .fold(0, |bits, kind| bits | 1 << kind as u8),
+        )
     }
 }
 
@@ -230,7 +242,9 @@ impl Content {
     /// The patch of an update, if this is one.
     pub fn patch(&self) -> Option<&Patch> {
         match self {
-            Content::TwinUpdate { patch, .. } | Content::RelationshipUpdate { patch, .. } => Some(patch),
+            Content::TwinUpdate { patch, .. } | Content::RelationshipUpdate { patch, .. } => {
+                Some(patch)
+            }
             _ => None,
         }
     }

@@ -174,8 +174,10 @@ fn metadata_op(
     let segments = path.segments();
     let (owner, after) = (&segments[..position], &segments[position + 1..]);
     let (property, time) = match (after, value) {
-        ([prop @ .., last], Some(value)) if last == "sourceTime" && !prop.is_empty() => (prop, value),
-        ([prop @ ..], Some(Value::Object(mut map)))
+        ([prop @ .., last], Some(value)) if last == "sourceTime" && !prop.is_empty() => {
+            (prop, value)
+        }
+        (prop, Some(Value::Object(mut map)))
             if !prop.is_empty() && !prop[0].starts_with('$') && map.contains_key("sourceTime") =>
         {
             (prop, map.swap_remove("sourceTime").unwrap_or(Value::Null))
@@ -341,7 +343,9 @@ mod tests {
             .ops
             .iter()
             .filter_map(|op| match op {
-                PatchOp::SourceTime { property, time } => Some((property.to_string(), time.to_string())),
+                PatchOp::SourceTime { property, time } => {
+                    Some((property.to_string(), time.to_string()))
+                }
                 _ => None,
             })
             .collect();
@@ -353,7 +357,10 @@ mod tests {
                 ("/Speed".to_owned(), "2026-05-01T12:00:02Z".to_owned()),
             ]
         );
-        assert_eq!(p.ops.iter().filter(|op| **op == PatchOp::Metadata).count(), 2);
+        assert_eq!(
+            p.ops.iter().filter(|op| **op == PatchOp::Metadata).count(),
+            2
+        );
     }
 
     #[test]
@@ -391,7 +398,13 @@ mod tests {
     #[test]
     fn a_null_value_is_a_value() {
         let p = patch(json!([{"op": "add", "path": "/A", "value": null}]));
-        assert!(matches!(&p.ops[0], PatchOp::Set { value: Value::Null, .. }));
+        assert!(matches!(
+            &p.ops[0],
+            PatchOp::Set {
+                value: Value::Null,
+                ..
+            }
+        ));
     }
 
     #[test]

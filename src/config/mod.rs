@@ -27,7 +27,9 @@ impl SettingsSource for Environment {
 
 impl SettingsSource for HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
-        HashMap::get(self, name).filter(|v| !v.trim().is_empty()).cloned()
+        HashMap::get(self, name)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
     }
 }
 
@@ -61,7 +63,10 @@ pub enum ConfigError {
 }
 
 /// Reads an optional setting through `FromStr`, naming the setting on failure.
-pub fn parse_optional<T>(source: &dyn SettingsSource, name: &'static str) -> Result<Option<T>, ConfigError>
+pub fn parse_optional<T>(
+    source: &dyn SettingsSource,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
@@ -90,7 +95,8 @@ where
 /// ```
 pub fn transform_options(source: &dyn SettingsSource) -> Result<TransformOptions, ConfigError> {
     Ok(TransformOptions {
-        format: parse_optional::<RecordFormat>(source, names::BRIDGE_RECORD_FORMAT)?.unwrap_or_default(),
+        format: parse_optional::<RecordFormat>(source, names::BRIDGE_RECORD_FORMAT)?
+            .unwrap_or_default(),
         tsi_keys: parse_optional::<TsiKeys>(source, names::BRIDGE_TSI_KEYS)?.unwrap_or_default(),
         numbers: parse_optional::<Numbers>(source, names::BRIDGE_NUMBERS)?.unwrap_or_default(),
         event_kinds: match source.get(names::BRIDGE_EVENT_TYPES) {
@@ -116,7 +122,10 @@ fn event_kinds(list: &str) -> Result<EventKinds, ConfigError> {
         kinds.push(kind);
     }
     if kinds.is_empty() {
-        return Err(invalid(format!("no event kind listed; use some of: all, {}", valid())));
+        return Err(invalid(format!(
+            "no event kind listed; use some of: all, {}",
+            valid()
+        )));
     }
     Ok(kinds.into_iter().collect())
 }
@@ -132,7 +141,10 @@ mod tests {
     #[test]
     fn defaults_when_nothing_is_set() {
         assert_eq!(options(&[]).unwrap(), TransformOptions::default());
-        assert_eq!(options(&[(names::BRIDGE_RECORD_FORMAT, " ")]).unwrap(), TransformOptions::default());
+        assert_eq!(
+            options(&[(names::BRIDGE_RECORD_FORMAT, " ")]).unwrap(),
+            TransformOptions::default()
+        );
     }
 
     #[test]
@@ -157,7 +169,11 @@ mod tests {
             (names::BRIDGE_RECORD_FORMAT, "parquet", "tsi, data-history"),
             (names::BRIDGE_TSI_KEYS, "flat", "nested, dotted"),
             (names::BRIDGE_NUMBERS, "int", "double, as-is"),
-            (names::BRIDGE_EVENT_TYPES, "twin-update,twin-delete", "relationship-update"),
+            (
+                names::BRIDGE_EVENT_TYPES,
+                "twin-update,twin-delete",
+                "relationship-update",
+            ),
             (names::BRIDGE_EVENT_TYPES, ",", "no event kind"),
         ] {
             let message = options(&[(name, value)]).unwrap_err().to_string();

@@ -36,7 +36,11 @@ impl fmt::Display for Summary {
         let unusable: usize = self.unusable.values().sum();
         write!(f, " unusable={unusable}")?;
         write_counts(f, self.unusable.iter().map(|(k, v)| (k.code(), *v)))?;
-        write!(f, " removes={} invalid_ops={}", self.removes, self.invalid_ops)?;
+        write!(
+            f,
+            " removes={} invalid_ops={}",
+            self.removes, self.invalid_ops
+        )?;
         if self.reserved_keys > 0 {
             write!(f, " reserved_keys={}", self.reserved_keys)?;
         }
@@ -44,7 +48,10 @@ impl fmt::Display for Summary {
     }
 }
 
-fn write_counts<'a>(f: &mut fmt::Formatter<'_>, counts: impl Iterator<Item = (&'a str, usize)>) -> fmt::Result {
+fn write_counts<'a>(
+    f: &mut fmt::Formatter<'_>,
+    counts: impl Iterator<Item = (&'a str, usize)>,
+) -> fmt::Result {
     let parts: Vec<String> = counts.map(|(k, v)| format!("{k}:{v}")).collect();
     if parts.is_empty() {
         Ok(())
@@ -87,13 +94,20 @@ pub fn transform_batch(
                 if let Some(patch) = notification.content.patch() {
                     summary.invalid_ops += patch.invalid.len();
                     let twin = notification.content.twin_id();
-                    outcome
-                        .invalid_ops
-                        .extend(patch.invalid.iter().map(|op| (index, twin.clone(), op.clone())));
+                    outcome.invalid_ops.extend(
+                        patch
+                            .invalid
+                            .iter()
+                            .map(|op| (index, twin.clone(), op.clone())),
+                    );
                 }
             }
             Decoded::Skipped { type_name } => {
-                *outcome.summary.skipped.entry(type_name.to_string()).or_default() += 1;
+                *outcome
+                    .summary
+                    .skipped
+                    .entry(type_name.to_string())
+                    .or_default() += 1;
             }
             Decoded::Unusable(unusable) => {
                 *outcome.summary.unusable.entry(unusable.reason).or_default() += 1;

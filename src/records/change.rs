@@ -127,7 +127,11 @@ fn source_time_of(path: &Pointer, source_times: &[(&Pointer, Timestamp)]) -> Opt
 
 /// Walks a twin body (or a component inside it): every property not starting with `$`, timed by
 /// its `$metadata` entry. A member that holds its own `$metadata` is a component: walk into it.
-fn twin_changes<'a>(level: &'a Map<String, Value>, prefix: &mut Vec<&'a str>, out: &mut Vec<Change<'a>>) {
+fn twin_changes<'a>(
+    level: &'a Map<String, Value>,
+    prefix: &mut Vec<&'a str>,
+    out: &mut Vec<Change<'a>>,
+) {
     let metadata = level.get("$metadata").and_then(Value::as_object);
     for (key, value) in level {
         if key.starts_with('$') {
@@ -211,7 +215,10 @@ mod tests {
             {"op": "add", "path": "/Other", "value": 1},
         ]));
         let changes = changes(&content);
-        assert_eq!(changes[0].source_time.unwrap().to_string(), "2026-05-01T12:00:00Z");
+        assert_eq!(
+            changes[0].source_time.unwrap().to_string(),
+            "2026-05-01T12:00:00Z"
+        );
         assert_eq!(changes[1].source_time, None);
     }
 

@@ -58,7 +58,11 @@ pub struct EventRecords {
 ///
 /// A value's timestamp is, first that exists: its `sourceTime`; its `lastUpdateTime` (twin
 /// bodies); the event's time; the enqueued time; `now` (the invocation's `sys.UtcNow`).
-pub fn transform(notification: &Notification, options: &TransformOptions, now: Timestamp) -> EventRecords {
+pub fn transform(
+    notification: &Notification,
+    options: &TransformOptions,
+    now: Timestamp,
+) -> EventRecords {
     let header = &notification.header;
     let content = &notification.content;
     let event_time = header.time.or(header.enqueued_time).unwrap_or(now);
@@ -70,7 +74,12 @@ pub fn transform(notification: &Notification, options: &TransformOptions, now: T
                 &changes,
                 options.tsi_keys,
                 options.numbers,
-                |change| change.source_time.or(change.update_time).unwrap_or(event_time),
+                |change| {
+                    change
+                        .source_time
+                        .or(change.update_time)
+                        .unwrap_or(event_time)
+                },
             );
             (wide.records, wide.removes, wide.reserved)
         }

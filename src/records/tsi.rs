@@ -74,7 +74,10 @@ pub(crate) fn render(
 
 fn record_head(twin_id: &TwinId, time: &Timestamp) -> Map<String, Value> {
     let mut record = Map::with_capacity(8);
-    record.insert(TWIN_ID_KEY.to_owned(), Value::String(twin_id.as_str().to_owned()));
+    record.insert(
+        TWIN_ID_KEY.to_owned(),
+        Value::String(twin_id.as_str().to_owned()),
+    );
     record.insert(TIMESTAMP_KEY.to_owned(), Value::String(time.to_string()));
     record
 }

@@ -1,0 +1,1 @@
+//! A local AMQP 1.0 peer for Event Hubs tests (in progress).
