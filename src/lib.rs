@@ -13,6 +13,8 @@
 pub mod adt;
 pub mod config;
 pub mod demo;
+pub mod host;
 pub mod records;
 pub mod simulator;
+pub mod sink;
 pub mod time;

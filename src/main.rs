@@ -1,13 +1,19 @@
 //! `handler`: the Azure Functions custom handler and its developer commands. Wiring only.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 use adt_bridge::adt::decode_event_grid;
-use adt_bridge::config::{transform_options, Environment};
+use adt_bridge::config::{handler_settings, names, transform_options, Environment};
+use adt_bridge::host::{serve, App, Server};
 use adt_bridge::records::transform_batch;
+use adt_bridge::sink::stdout::StdoutSink;
+use adt_bridge::sink::RecordSink;
 use adt_bridge::time::Timestamp;
 
 #[derive(Parser)]
@@ -23,6 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the functions to the Azure Functions host (the default).
+    Serve(ServeArgs),
     /// Transform a JSON array of Event Grid or CloudEvents events and print the records as JSON lines.
     Transform {
         /// The events file.
@@ -30,14 +38,99 @@ enum Command {
     },
 }
 
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Port to listen on (loopback only); default: FUNCTIONS_CUSTOMHANDLER_PORT.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Where records go.
+    #[arg(long, value_enum, default_value_t = SinkChoice::Stdout)]
+    sink: SinkChoice,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum SinkChoice {
+    /// Print records on stdout as JSON lines (local runs without a records hub).
+    #[default]
+    Stdout,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Transform { file }) => transform_file(&file),
-        None => anyhow::bail!(
-            "serving is not built yet; try `handler transform samples/twin-updates.json`"
-        ),
+    init_tracing();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => run_server(args),
+        Command::Transform { file } => transform_file(&file),
     }
+}
+
+/// Process logs to stdout, errors to stderr: the host logs every stderr line as an error.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let writer = std::io::stderr
+        .with_max_level(tracing::Level::ERROR)
+        .or_else(std::io::stdout);
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
+}
+
+fn run_server(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = handler_settings(&Environment)?;
+    let port = args.port.or(settings.port).with_context(|| {
+        format!(
+            "app setting {} is not set (the Functions host sets it); pass --port to run by hand",
+            names::FUNCTIONS_CUSTOMHANDLER_PORT
+        )
+    })?;
+    // Bind before anything slow: the host polls GET / from the moment it starts us.
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    listener.set_nonblocking(true)?;
+    let options = transform_options(&Environment)?;
+    let sink: Arc<dyn RecordSink> = match args.sink {
+        SinkChoice::Stdout => Arc::new(StdoutSink),
+    };
+    let server = Arc::new(Server {
+        app: App { options, sink },
+        max_request_bytes: settings.max_request_bytes,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        tracing::info!(port, format = %server.app.options.format, "serving");
+        serve(listener, server, shutdown_signal()?).await;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
+}
+
+/// Completes on SIGTERM (the host stopping us) or Ctrl-C. The handlers are installed before this
+/// returns, so a signal that arrives before the server's first poll is not missed.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn transform_file(file: &std::path::Path) -> anyhow::Result<()> {

@@ -106,6 +106,27 @@ pub fn transform_options(source: &dyn SettingsSource) -> Result<TransformOptions
     })
 }
 
+/// Settings of the HTTP side of the handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandlerSettings {
+    /// `FUNCTIONS_CUSTOMHANDLER_PORT`, when set.
+    pub port: Option<u16>,
+    /// Largest request body read (`BRIDGE_MAX_REQUEST_BYTES`, default 128 MiB).
+    pub max_request_bytes: usize,
+}
+
+/// Default request-body bound: a 1,000-event batch of 32 KB twins with the host's encoding fits.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 128 * 1024 * 1024;
+
+/// Reads the handler's own settings.
+pub fn handler_settings(source: &dyn SettingsSource) -> Result<HandlerSettings, ConfigError> {
+    Ok(HandlerSettings {
+        port: parse_optional(source, names::FUNCTIONS_CUSTOMHANDLER_PORT)?,
+        max_request_bytes: parse_optional(source, names::BRIDGE_MAX_REQUEST_BYTES)?
+            .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+    })
+}
+
 fn event_kinds(list: &str) -> Result<EventKinds, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         name: names::BRIDGE_EVENT_TYPES,

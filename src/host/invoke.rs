@@ -1,0 +1,179 @@
+//! One invocation of a twin-update function: envelope → notifications → records → sink → answer.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tracing::{error, info, warn};
+use warp::http::StatusCode;
+
+use super::answer::Answer;
+use super::request::InvocationRequest;
+use crate::adt::{decode_event_grid, decode_event_hub, Unusable, UnusableReason};
+use crate::records::{transform_batch, BatchOutcome, TransformOptions};
+use crate::sink::{DeadLetter, RecordSink};
+use crate::time::Timestamp;
+
+/// The Event Hub triggered function's name (its folder under `functions/`) and binding.
+pub const EVENT_HUB_FUNCTION: &str = "TwinUpdatesEventHub";
+const EVENT_HUB_BINDING: &str = "events";
+/// The Event Grid triggered function's name and binding.
+pub const EVENT_GRID_FUNCTION: &str = "TwinUpdatesEventGrid";
+const EVENT_GRID_BINDING: &str = "event";
+/// How much of an unusable body goes into its log line.
+const LOGGED_BODY_BYTES: usize = 1024;
+
+/// What every invocation shares: the transform's options and where records go.
+pub struct App {
+    /// Record format and the rest.
+    pub options: TransformOptions,
+    /// Records hub and dead letters.
+    pub sink: Arc<dyn RecordSink>,
+}
+
+/// The raw form of one input event, kept to dead-letter it.
+struct RawEvent<'a> {
+    body: &'a [u8],
+    properties: &'a Map<String, Value>,
+}
+
+/// `TwinUpdatesEventHub`: a batch of Event Hub events.
+#[tracing::instrument(name = "TwinUpdatesEventHub", skip_all, fields(invocation_id = %invocation_id))]
+pub async fn event_hub(app: &App, request: &InvocationRequest, invocation_id: &str) -> Answer {
+    let batch = match request.event_hub_batch(EVENT_HUB_BINDING) {
+        Ok(batch) => batch,
+        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    if batch.misaligned {
+        warn!(
+            events = batch.messages.len(),
+            "metadata arrays do not match the batch length; missing entries are empty"
+        );
+    }
+    let kinds = app.options.decoded_kinds();
+    let decoded = batch.messages.iter().map(|m| decode_event_hub(m, kinds));
+    let outcome = transform_batch(decoded, &app.options, now(request));
+    let raw = |index: usize| {
+        let message = &batch.messages[index];
+        RawEvent {
+            body: &message.body,
+            properties: &message.properties,
+        }
+    };
+    deliver(app, EVENT_HUB_FUNCTION, request, outcome, raw).await
+}
+
+/// `TwinUpdatesEventGrid`: one Event Grid event, in either schema.
+#[tracing::instrument(name = "TwinUpdatesEventGrid", skip_all, fields(invocation_id = %invocation_id))]
+pub async fn event_grid(app: &App, request: &InvocationRequest, invocation_id: &str) -> Answer {
+    let event = match request.event_grid_event(EVENT_GRID_BINDING) {
+        Ok(event) => event,
+        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let decoded = decode_event_grid(&event, app.options.decoded_kinds());
+    let outcome = transform_batch([decoded], &app.options, now(request));
+    let body = serde_json::to_vec(&event).unwrap_or_default();
+    let no_properties = Map::new();
+    let raw = |_: usize| RawEvent {
+        body: &body,
+        properties: &no_properties,
+    };
+    deliver(app, EVENT_GRID_FUNCTION, request, outcome, raw).await
+}
+
+/// The invocation's time: the host's `sys.UtcNow`, else this machine's clock.
+fn now(request: &InvocationRequest) -> Timestamp {
+    request
+        .utc_now()
+        .unwrap_or_else(|| Timestamp::from_instant(chrono::Utc::now(), 7))
+}
+
+/// Sends the records, dead-letters what is unusable, and answers.
+async fn deliver<'a>(
+    app: &App,
+    function: &str,
+    request: &InvocationRequest,
+    outcome: BatchOutcome,
+    raw: impl Fn(usize) -> RawEvent<'a>,
+) -> Answer {
+    let mut letters: Vec<DeadLetter> = outcome
+        .unusable
+        .iter()
+        .map(|(index, unusable)| unusable_event(*index, unusable, &raw(*index)))
+        .collect();
+    for (index, twin_id, op) in &outcome.invalid_ops {
+        warn!(event = index, twin_id = %twin_id, op = op.index, reason = %op.reason, "skipped a patch op");
+    }
+    let delivery = match app.sink.send(&outcome.records).await {
+        Ok(delivery) => delivery,
+        Err(e) => return failed(function, &e.to_string(), &outcome),
+    };
+    for &index in &delivery.too_large {
+        let record = &outcome.records[index];
+        let unusable = Unusable::new(
+            UnusableReason::RecordTooLarge,
+            format!(
+                "record {} of {} bytes",
+                record.message_id,
+                record.body.len()
+            ),
+        );
+        error!(twin_id = %record.twin_id, message_id = %record.message_id, bytes = record.body.len(), "record too large for the records hub");
+        letters.push(DeadLetter {
+            body: record.body.clone().into_bytes(),
+            properties: Map::new(),
+            reason: unusable.reason,
+            detail: unusable.detail,
+        });
+    }
+    let dead_lettered = if letters.is_empty() {
+        0
+    } else {
+        match app.sink.dead_letter(&letters).await {
+            Ok(count) => count,
+            Err(e) => return failed(function, &e.to_string(), &outcome),
+        }
+    };
+    let summary = format!(
+        "{function}: {} sent={} too_large={} dead_lettered={dead_lettered} retry={}",
+        outcome.summary,
+        delivery.sent,
+        delivery.too_large.len(),
+        request
+            .retry_count()
+            .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+    );
+    info!(
+        events = outcome.summary.events,
+        records = delivery.sent,
+        unusable = outcome.unusable.len(),
+        dead_lettered,
+        "{summary}"
+    );
+    Answer::delivered(vec![summary])
+}
+
+fn unusable_event(index: usize, unusable: &Unusable, raw: &RawEvent<'_>) -> DeadLetter {
+    let head = &raw.body[..raw.body.len().min(LOGGED_BODY_BYTES)];
+    error!(event = index, reason = %unusable.reason, detail = %unusable.detail, body = %String::from_utf8_lossy(head), "unusable event");
+    DeadLetter {
+        body: raw.body.to_vec(),
+        properties: raw.properties.clone(),
+        reason: unusable.reason,
+        detail: unusable.detail.clone(),
+    }
+}
+
+fn failed(function: &str, error: &str, outcome: &BatchOutcome) -> Answer {
+    error!(
+        error,
+        events = outcome.summary.events,
+        records = outcome.records.len(),
+        "delivery failed; the host will retry"
+    );
+    Answer::failed(
+        error,
+        vec![format!(
+            "{function}: delivery failed, the host will retry: {error}"
+        )],
+    )
+}

@@ -1,0 +1,236 @@
+//! The invocation request the host POSTs: `{"Data": {...}, "Metadata": {...}}`, and the trigger
+//! payloads read out of it.
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::encoding::{json_array, json_value, text};
+use crate::adt::EventHubMessage;
+use crate::time::Timestamp;
+
+/// A request body that is not a usable invocation envelope. The host never sends one; a caller
+/// that does gets a 400 naming the problem.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The body is not a JSON object with object-valued `Data` and `Metadata`.
+    #[error("the request is not an invocation envelope: {0}")]
+    NotAnEnvelope(String),
+    /// The trigger's binding is not in `Data`.
+    #[error("the request has no Data.{0}")]
+    MissingBinding(&'static str),
+    /// The trigger's binding holds something this function cannot read.
+    #[error("Data.{binding} is not {expected}")]
+    WrongBinding {
+        /// The binding name.
+        binding: &'static str,
+        /// What it should hold.
+        expected: &'static str,
+    },
+}
+
+/// An invocation request.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct InvocationRequest {
+    /// Trigger and input bindings by name.
+    #[serde(rename = "Data", default)]
+    pub data: Map<String, Value>,
+    /// Trigger metadata, `sys` and `RetryContext`.
+    #[serde(rename = "Metadata", default)]
+    pub metadata: Map<String, Value>,
+}
+
+/// An Event Hub trigger's batch, with a note when the metadata arrays did not line up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventHubBatch {
+    /// The events, each with its own properties and enqueued time.
+    pub messages: Vec<EventHubMessage>,
+    /// The `*Array` metadata had a different length than the batch; missing entries are empty.
+    pub misaligned: bool,
+}
+
+impl InvocationRequest {
+    /// Parses a request body.
+    pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
+        serde_json::from_slice(body).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
+    }
+
+    /// `Metadata.sys.UtcNow`: the invocation's time, the last timestamp fallback.
+    pub fn utc_now(&self) -> Option<Timestamp> {
+        let sys = json_value(self.metadata.get("sys")?)?;
+        let now = text(sys.get("UtcNow")?)?;
+        Timestamp::parse(&now).ok()
+    }
+
+    /// `Metadata.RetryContext.RetryCount`, present when the function has a retry policy.
+    pub fn retry_count(&self) -> Option<u64> {
+        let context = json_value(self.metadata.get("RetryContext")?)?;
+        text(context.get("RetryCount")?)?.parse().ok()
+    }
+
+    /// The events of an Event Hub trigger (`cardinality` many, or one), paired with metadata by position.
+    pub fn event_hub_batch(&self, binding: &'static str) -> Result<EventHubBatch, EnvelopeError> {
+        let value = self
+            .data
+            .get(binding)
+            .ok_or(EnvelopeError::MissingBinding(binding))?;
+        let bodies = match event_bodies(value) {
+            Some(Bodies::Many(items)) => items.iter().map(body_bytes).collect::<Vec<_>>(),
+            Some(Bodies::One(body)) => return Ok(self.single_event(body)),
+            None => {
+                return Err(EnvelopeError::WrongBinding {
+                    binding,
+                    expected: "an array of event bodies",
+                })
+            }
+        };
+        let properties = self.metadata_array("PropertiesArray");
+        let enqueued = self.metadata_array("EnqueuedTimeUtcArray");
+        let system = self.metadata_array("SystemPropertiesArray");
+        let misaligned = [&properties, &enqueued, &system]
+            .iter()
+            .any(|array| array.as_ref().is_some_and(|a| a.len() != bodies.len()));
+        let messages = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(n, body)| EventHubMessage {
+                body,
+                properties: object_at(&properties, n),
+                enqueued_time: enqueued_time(
+                    properties_at(&enqueued, n),
+                    properties_at(&system, n),
+                ),
+            })
+            .collect();
+        Ok(EventHubBatch {
+            messages,
+            misaligned,
+        })
+    }
+
+    /// Cardinality one: one body, singular metadata keys.
+    fn single_event(&self, body: Vec<u8>) -> EventHubBatch {
+        let properties = self
+            .metadata
+            .get("Properties")
+            .and_then(json_value)
+            .and_then(|v| v.as_object().cloned())
+            .map(unquote_values)
+            .unwrap_or_default();
+        let system = self.metadata.get("SystemProperties").and_then(json_value);
+        EventHubBatch {
+            messages: vec![EventHubMessage {
+                body,
+                properties,
+                enqueued_time: enqueued_time(self.metadata.get("EnqueuedTimeUtc"), system.as_ref()),
+            }],
+            misaligned: false,
+        }
+    }
+
+    /// The Event Grid trigger's event: a real object, or a string holding one.
+    pub fn event_grid_event(&self, binding: &'static str) -> Result<Value, EnvelopeError> {
+        let value = self
+            .data
+            .get(binding)
+            .ok_or(EnvelopeError::MissingBinding(binding))?;
+        match json_value(value) {
+            Some(event) if !event.is_string() => Ok(event),
+            _ => Err(EnvelopeError::WrongBinding {
+                binding,
+                expected: "an event object",
+            }),
+        }
+    }
+
+    fn metadata_array(&self, key: &str) -> Option<Vec<Value>> {
+        self.metadata.get(key).and_then(json_array)
+    }
+}
+
+enum Bodies {
+    Many(Vec<Value>),
+    One(Vec<u8>),
+}
+
+/// The binding's value: an array of bodies (real, as JSON text, or as quoted JSON text), or one
+/// body (cardinality one: a double-encoded string, or a plain object).
+fn event_bodies(value: &Value) -> Option<Bodies> {
+    let Value::String(outer) = value else {
+        return match value {
+            Value::Array(items) => Some(Bodies::Many(items.clone())),
+            Value::Object(_) => Some(Bodies::One(serde_json::to_vec(value).ok()?)),
+            _ => None,
+        };
+    };
+    match serde_json::from_str::<Value>(outer) {
+        Ok(Value::Array(items)) => Some(Bodies::Many(items)),
+        Ok(Value::String(inner)) => match serde_json::from_str::<Value>(&inner) {
+            Ok(Value::Array(items)) => Some(Bodies::Many(items)),
+            _ => Some(Bodies::One(inner.into_bytes())),
+        },
+        Ok(other) => Some(Bodies::One(serde_json::to_vec(&other).ok()?)),
+        Err(_) => Some(Bodies::One(outer.clone().into_bytes())),
+    }
+}
+
+/// One body from the array: a string is the raw body (`dataType` string) or base64 of it
+/// (`dataType` binary); anything else is JSON the host re-serialized (no `dataType`).
+fn body_bytes(item: &Value) -> Vec<u8> {
+    match item {
+        Value::String(s) => {
+            let looks_like_json = s.trim_start().starts_with(['{', '[', '"']);
+            if !looks_like_json {
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s.trim()) {
+                    return bytes;
+                }
+            }
+            s.clone().into_bytes()
+        }
+        other => serde_json::to_vec(other).unwrap_or_default(),
+    }
+}
+
+fn properties_at(array: &Option<Vec<Value>>, n: usize) -> Option<&Value> {
+    array.as_ref()?.get(n)
+}
+
+fn object_at(array: &Option<Vec<Value>>, n: usize) -> Map<String, Value> {
+    properties_at(array, n)
+        .and_then(json_value)
+        .and_then(|v| v.as_object().cloned())
+        .map(unquote_values)
+        .unwrap_or_default()
+}
+
+/// Property values may come quoted once more than needed; strings are unquoted, others kept.
+fn unquote_values(map: Map<String, Value>) -> Map<String, Value> {
+    map.into_iter()
+        .map(|(key, value)| match value {
+            Value::String(_) => {
+                let plain = text(&value).map_or(value, Value::String);
+                (key, plain)
+            }
+            other => (key, other),
+        })
+        .collect()
+}
+
+/// The enqueued time from `EnqueuedTimeUtc[Array]`, else from the system properties.
+fn enqueued_time(direct: Option<&Value>, system: Option<&Value>) -> Option<Timestamp> {
+    let from_system = || {
+        let system = json_value(system?)?;
+        [
+            "x-opt-enqueued-time",
+            "EnqueuedTimeUtc",
+            "iothub-enqueuedtime",
+        ]
+        .iter()
+        .find_map(|key| system.get(*key).and_then(text))
+    };
+    direct
+        .and_then(text)
+        .or_else(from_system)
+        .and_then(|t| Timestamp::parse(&t).ok())
+        .filter(|t| !t.is_placeholder())
+}

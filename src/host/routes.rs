@@ -1,0 +1,118 @@
+//! The HTTP surface the Functions host talks to, as a warp filter.
+//!
+//! `GET /` answers at once (readiness); `POST /<FunctionName>` invokes a function. The body is
+//! bounded by counting bytes as they arrive: the host sends no `Content-Length` in Azure, so a
+//! guard that demands one would refuse every invocation.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Buf;
+use futures_util::{Stream, TryStreamExt};
+use warp::http::{Method, StatusCode};
+use warp::Filter;
+
+use super::answer::Answer;
+use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION};
+use super::request::InvocationRequest;
+
+/// Header carrying the invocation id.
+const INVOCATION_ID: &str = "x-azure-functions-invocationid";
+
+/// Everything the routes need.
+pub struct Server {
+    /// The functions' shared state.
+    pub app: App,
+    /// Largest request body read, in bytes.
+    pub max_request_bytes: usize,
+}
+
+/// The handler's routes. Every answer, including refusals, is a JSON object.
+pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = Infallible> + Clone {
+    let ready = warp::get().and(warp::path::end()).map(Answer::ready);
+    let invoke = warp::post()
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::header::optional::<String>(INVOCATION_ID))
+        .and(warp::body::stream())
+        .and(warp::any().map(move || server.clone()))
+        .then(
+            |function: String, invocation_id: Option<String>, body, server: Arc<Server>| async move {
+                let body = match read_bounded(body, server.max_request_bytes).await {
+                    Ok(body) => body,
+                    Err(answer) => return answer,
+                };
+                invoke_function(&server.app, &function, &body, invocation_id.as_deref().unwrap_or("-")).await
+            },
+        );
+    ready
+        .or(invoke)
+        .unify()
+        .or(warp::method().and(warp::path::full()).map(not_routed))
+        .unify()
+}
+
+async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: &str) -> Answer {
+    if function != EVENT_HUB_FUNCTION && function != EVENT_GRID_FUNCTION {
+        return Answer::refused(
+            StatusCode::NOT_FOUND,
+            &format!("no function named {function:?}"),
+        );
+    }
+    let request = match InvocationRequest::parse(body) {
+        Ok(request) => request,
+        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    if function == EVENT_HUB_FUNCTION {
+        invoke::event_hub(app, &request, invocation_id).await
+    } else {
+        invoke::event_grid(app, &request, invocation_id).await
+    }
+}
+
+fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
+    let status = if method == Method::GET || method == Method::POST {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::METHOD_NOT_ALLOWED
+    };
+    Answer::refused(
+        status,
+        &format!("{method} {} is not served here", path.as_str()),
+    )
+}
+
+/// Reads the body, refusing it with 413 once it passes `limit` bytes.
+async fn read_bounded<S, B>(body: S, limit: usize) -> Result<Vec<u8>, Answer>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut collected = Vec::new();
+    let mut body = std::pin::pin!(body);
+    loop {
+        let chunk = body.try_next().await.map_err(|e| {
+            Answer::refused(
+                StatusCode::BAD_REQUEST,
+                &format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let Some(mut chunk) = chunk else {
+            return Ok(collected);
+        };
+        if collected.len() + chunk.remaining() > limit {
+            return Err(Answer::refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the request body is larger than {limit} bytes (BRIDGE_MAX_REQUEST_BYTES)"
+                ),
+            ));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            collected.extend_from_slice(part);
+            let len = part.len();
+            chunk.advance(len);
+        }
+    }
+}

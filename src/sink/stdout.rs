@@ -1,0 +1,36 @@
+//! A sink that prints records as JSON lines on stdout, for local runs without a records hub.
+
+use std::io::Write;
+
+use futures_util::future::{BoxFuture, FutureExt};
+
+use super::{DeadLetter, Delivery, RecordSink, SinkError};
+use crate::records::Record;
+
+/// Writes each record body as one line on stdout; dead letters are only logged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StdoutSink;
+
+impl RecordSink for StdoutSink {
+    fn send<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<Delivery, SinkError>> {
+        async move {
+            let mut out = std::io::stdout().lock();
+            for record in records {
+                writeln!(out, "{}", record.body)
+                    .map_err(|e| SinkError::Unreachable(format!("stdout: {e}")))?;
+            }
+            Ok(Delivery {
+                sent: records.len(),
+                too_large: Vec::new(),
+            })
+        }
+        .boxed()
+    }
+
+    fn dead_letter<'a>(
+        &'a self,
+        _letters: &'a [DeadLetter],
+    ) -> BoxFuture<'a, Result<usize, SinkError>> {
+        async { Ok(0) }.boxed()
+    }
+}
