@@ -9,9 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 use adt_bridge::adt::decode_event_grid;
-use adt_bridge::config::{handler_settings, names, transform_options, Environment};
+use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
+use adt_bridge::config::{handler_settings, names, transform_options, Environment, SettingsSource};
 use adt_bridge::host::{serve, App, Server};
 use adt_bridge::records::transform_batch;
+use adt_bridge::sink::eventhubs::{default_retry, EventHubsSink};
 use adt_bridge::sink::stdout::StdoutSink;
 use adt_bridge::sink::RecordSink;
 use adt_bridge::time::Timestamp;
@@ -44,14 +46,16 @@ struct ServeArgs {
     #[arg(long)]
     port: Option<u16>,
     /// Where records go.
-    #[arg(long, value_enum, default_value_t = SinkChoice::Stdout)]
+    #[arg(long, value_enum, default_value_t = SinkChoice::Eventhubs)]
     sink: SinkChoice,
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
 enum SinkChoice {
-    /// Print records on stdout as JSON lines (local runs without a records hub).
+    /// The records hub named by TsiEventHubConnection and TSI_EVENTHUB_NAME.
     #[default]
+    Eventhubs,
+    /// Print records on stdout as JSON lines (local runs without a records hub).
     Stdout,
 }
 
@@ -93,6 +97,11 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
     listener.set_nonblocking(true)?;
     let options = transform_options(&Environment)?;
     let sink: Arc<dyn RecordSink> = match args.sink {
+        SinkChoice::Eventhubs => {
+            let records = hub_settings(&Environment, RECORDS_HUB)?;
+            let dead_letters = Environment.get(names::BRIDGE_DEADLETTER_EVENTHUB_NAME);
+            Arc::new(EventHubsSink::new(records, dead_letters, default_retry()))
+        }
         SinkChoice::Stdout => Arc::new(StdoutSink),
     };
     let server = Arc::new(Server {

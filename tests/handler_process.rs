@@ -6,6 +6,8 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+const UNREACHABLE_HUB: &str = "Endpoint=sb://127.0.0.1:9/;SharedAccessKeyName=dev;SharedAccessKey=ZGV2;UseDevelopmentEmulator=true";
+
 fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
@@ -28,8 +30,11 @@ fn get_root(port: u16) -> Option<String> {
 fn time_to_first_answer() -> Duration {
     let port = free_port();
     let started = Instant::now();
+    // The records hub is never dialled before the first invocation: an unreachable one is fine here.
     let mut child = Command::new(env!("CARGO_BIN_EXE_handler"))
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("TsiEventHubConnection", UNREACHABLE_HUB)
+        .env("TSI_EVENTHUB_NAME", "records")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -108,4 +113,17 @@ fn a_bad_setting_fails_the_start_with_its_name() {
         stderr.contains("BRIDGE_RECORD_FORMAT") && stderr.contains("tsi, data-history"),
         "{stderr}"
     );
+}
+
+#[test]
+fn without_a_records_hub_the_handler_says_which_setting_is_missing() {
+    let output = Command::new(env!("CARGO_BIN_EXE_handler"))
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", free_port().to_string())
+        .env_remove("TsiEventHubConnection")
+        .env_remove("TsiEventHubConnection__fullyQualifiedNamespace")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TsiEventHubConnection"), "{stderr}");
 }

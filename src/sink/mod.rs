@@ -5,7 +5,9 @@
 //! invocation then answers 500 and the host redelivers the batch. Records sent before the failure
 //! are sent again, with the same message ids.
 
+pub mod eventhubs;
 pub mod memory;
+pub mod partition;
 pub mod stdout;
 
 use futures_util::future::BoxFuture;

@@ -1,0 +1,294 @@
+//! The Event Hubs sink: records to the records hub, keyed by twin and batched by partition, and
+//! unusable input to the optional dead-letter hub.
+//!
+//! Each twin's partition is the one the service would pick for the twin id as a partition key, so
+//! an invocation costs at most one send per partition it touches (more only when a partition's
+//! records pass the link's `max-message-size`), and a twin's records stay in order on one partition.
+
+mod producer;
+
+use std::time::Duration;
+
+use azure_messaging_eventhubs::models::EventData;
+use azure_messaging_eventhubs::{EventDataBatchOptions, RetryOptions};
+use futures_util::future::{join_all, BoxFuture, FutureExt};
+use serde_json::Value;
+
+use producer::{classify, HubProducer, Opened};
+pub use producer::{credential_choice, CredentialChoice};
+
+use super::partition::partition_index;
+use super::{DeadLetter, Delivery, RecordSink, SinkError};
+use crate::config::eventhubs::HubSettings;
+use crate::records::Record;
+
+/// Retries inside one invocation stay short: past them the invocation fails and the host's own
+/// retry policy (exponential backoff, forever) takes over without holding the batch in memory.
+pub fn default_retry() -> RetryOptions {
+    RetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(200),
+        max_delay: azure_core::time::Duration::seconds(5),
+        max_total_elapsed: azure_core::time::Duration::seconds(20),
+        max_retries: 4,
+    }
+}
+
+/// Records and dead letters to Event Hubs.
+pub struct EventHubsSink {
+    records: HubProducer,
+    dead_letters: Option<HubProducer>,
+}
+
+impl EventHubsSink {
+    /// A sink for the records hub and, when named, a dead-letter hub on the same connection.
+    /// Nothing is opened until the first send.
+    pub fn new(records: HubSettings, dead_letter_hub: Option<String>, retry: RetryOptions) -> Self {
+        let dead_letters = dead_letter_hub.map(|hub| {
+            let settings = HubSettings {
+                connection: records.connection.clone(),
+                hub,
+            };
+            HubProducer::new(settings, retry.clone())
+        });
+        EventHubsSink {
+            records: HubProducer::new(records, retry),
+            dead_letters,
+        }
+    }
+
+    /// Closes the open connections.
+    pub async fn close(&self) {
+        self.records.close().await;
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.close().await;
+        }
+    }
+
+    async fn send_records(&self, records: &[Record]) -> Result<Delivery, SinkError> {
+        if records.is_empty() {
+            return Ok(Delivery::default());
+        }
+        let mut switched = false;
+        loop {
+            let opened = self.records.get().await;
+            let result = match &opened {
+                Ok(opened) => send_by_partition(opened, records).await,
+                Err(e) => Err(e.clone()),
+            };
+            match result {
+                Ok(delivery) => return Ok(delivery),
+                Err(error) => {
+                    if let Ok(opened) = &opened {
+                        self.records.discard(opened).await;
+                    }
+                    if matches!(error, SinkError::Unauthorized(_))
+                        && !switched
+                        && self.records.switch_credential()
+                    {
+                        switched = true;
+                        continue;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    async fn send_dead_letters(&self, letters: &[DeadLetter]) -> Result<usize, SinkError> {
+        let Some(producer) = &self.dead_letters else {
+            return Ok(0);
+        };
+        let opened = producer.get().await?;
+        let result = send_letters(&opened, letters).await;
+        if result.is_err() {
+            producer.discard(&opened).await;
+        }
+        result
+    }
+}
+
+impl RecordSink for EventHubsSink {
+    fn send<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<Delivery, SinkError>> {
+        self.send_records(records).boxed()
+    }
+
+    fn dead_letter<'a>(
+        &'a self,
+        letters: &'a [DeadLetter],
+    ) -> BoxFuture<'a, Result<usize, SinkError>> {
+        self.send_dead_letters(letters).boxed()
+    }
+}
+
+/// The event for one record: body, content type, message id and the source event's attributes.
+fn record_event(record: &Record) -> EventData {
+    let origin = &record.origin;
+    let mut builder = EventData::builder()
+        .with_body(record.body.as_bytes().to_vec())
+        .with_content_type("application/json".to_owned())
+        .with_message_id(record.message_id.clone())
+        .add_property("cloudEvents:id".to_owned(), origin.event_id.as_str())
+        .add_property("cloudEvents:type".to_owned(), origin.type_name.as_ref())
+        .add_property("recordFormat".to_owned(), origin.format.as_str());
+    if let Some(source) = &origin.source {
+        builder = builder.add_property("cloudEvents:source".to_owned(), source.as_str());
+    }
+    builder.build()
+}
+
+#[tracing::instrument(skip_all, fields(records = records.len(), partitions = opened.partitions.len()))]
+async fn send_by_partition(opened: &Opened, records: &[Record]) -> Result<Delivery, SinkError> {
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); opened.partitions.len()];
+    for (index, record) in records.iter().enumerate() {
+        groups[partition_index(record.twin_id.as_str(), opened.partitions.len())].push(index);
+    }
+    let sends = groups
+        .iter()
+        .enumerate()
+        .filter(|(_, indices)| !indices.is_empty())
+        .map(|(partition, indices)| {
+            send_partition(opened, &opened.partitions[partition], records, indices)
+        });
+    let mut delivery = Delivery::default();
+    for result in join_all(sends).await {
+        let part = result?;
+        delivery.sent += part.sent;
+        delivery.too_large.extend(part.too_large);
+    }
+    delivery.too_large.sort_unstable();
+    Ok(delivery)
+}
+
+/// Sends one partition's records in order, in as few batches as the link's size allows.
+async fn send_partition(
+    opened: &Opened,
+    partition: &str,
+    records: &[Record],
+    indices: &[usize],
+) -> Result<Delivery, SinkError> {
+    let client = &opened.client;
+    let options = || {
+        Some(EventDataBatchOptions {
+            partition_id: Some(partition.to_owned()),
+            ..Default::default()
+        })
+    };
+    let mut batch = client
+        .create_batch(options())
+        .await
+        .map_err(|e| classify(&e, None))?;
+    let mut delivery = Delivery::default();
+    let mut in_batch = 0;
+    for &index in indices {
+        let event = record_event(&records[index]);
+        if batch
+            .try_add_event_data(event.clone(), None)
+            .map_err(|e| classify(&e, None))?
+        {
+            in_batch += 1;
+            continue;
+        }
+        if in_batch > 0 {
+            client
+                .send_batch(batch, None)
+                .await
+                .map_err(|e| classify(&e, None))?;
+            delivery.sent += in_batch;
+            batch = client
+                .create_batch(options())
+                .await
+                .map_err(|e| classify(&e, None))?;
+            in_batch = 0;
+            if batch
+                .try_add_event_data(event, None)
+                .map_err(|e| classify(&e, None))?
+            {
+                in_batch = 1;
+                continue;
+            }
+        }
+        delivery.too_large.push(index);
+    }
+    if in_batch > 0 {
+        client
+            .send_batch(batch, None)
+            .await
+            .map_err(|e| classify(&e, None))?;
+        delivery.sent += in_batch;
+    }
+    Ok(delivery)
+}
+
+/// The event for a dead letter: the raw body, the original properties, and why.
+fn letter_event(letter: &DeadLetter) -> EventData {
+    let mut builder = EventData::builder()
+        .with_body(letter.body.clone())
+        .add_property("deadLetterReason".to_owned(), letter.reason.code())
+        .add_property(
+            "deadLetterDetail".to_owned(),
+            truncated(&letter.detail, 512),
+        );
+    for (key, value) in &letter.properties {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        builder = builder.add_property(key.clone(), text);
+    }
+    builder.build()
+}
+
+fn truncated(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, SinkError> {
+    let client = &opened.client;
+    let mut batch = client
+        .create_batch(None)
+        .await
+        .map_err(|e| classify(&e, None))?;
+    let (mut sent, mut in_batch) = (0, 0);
+    for letter in letters {
+        let event = letter_event(letter);
+        if batch
+            .try_add_event_data(event.clone(), None)
+            .map_err(|e| classify(&e, None))?
+        {
+            in_batch += 1;
+            continue;
+        }
+        if in_batch > 0 {
+            client
+                .send_batch(batch, None)
+                .await
+                .map_err(|e| classify(&e, None))?;
+            sent += in_batch;
+            batch = client
+                .create_batch(None)
+                .await
+                .map_err(|e| classify(&e, None))?;
+            in_batch = 0;
+            if batch
+                .try_add_event_data(event, None)
+                .map_err(|e| classify(&e, None))?
+            {
+                in_batch = 1;
+                continue;
+            }
+        }
+        // Too large even for the dead-letter hub: its log line (reason and first 1 KB) is what remains.
+        tracing::error!(reason = %letter.reason, bytes = letter.body.len(), "dead letter too large for the dead-letter hub");
+    }
+    if in_batch > 0 {
+        client
+            .send_batch(batch, None)
+            .await
+            .map_err(|e| classify(&e, None))?;
+        sent += in_batch;
+    }
+    Ok(sent)
+}
+
+/// How long shutdown waits for the producers to close.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,0 +1,268 @@
+//! One hub's producer: opened on first use (the port is bound long before), reopened after a
+//! failure, and switched to the secondary connection string when the primary is refused.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::credentials::TokenCredential;
+use azure_messaging_eventhubs::{EventHubsError, ProducerClient, RetryOptions};
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use crate::config::eventhubs::{Connection, HubSettings, Secret};
+use crate::sink::SinkError;
+
+/// An open client and the hub's partition ids, read once per connection.
+pub(super) struct Opened {
+    pub client: ProducerClient,
+    pub partitions: Vec<String>,
+}
+
+/// A lazily opened, self-healing producer for one hub.
+pub(super) struct HubProducer {
+    settings: HubSettings,
+    retry: RetryOptions,
+    current: Mutex<Option<Arc<Opened>>>,
+    on_secondary: AtomicBool,
+}
+
+/// How the credential for an identity connection is chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialChoice {
+    /// Azure Functions' managed identity (system-assigned, or the given user-assigned client id).
+    ManagedIdentity { client_id: Option<String> },
+    /// Off Azure: the developer's Azure CLI or azd login.
+    DeveloperTools,
+}
+
+/// Picks the credential: a managed identity where the platform offers one (App Service and
+/// Functions set `IDENTITY_ENDPOINT`) or a client id is configured, else the developer's login.
+pub fn credential_choice(
+    client_id: Option<&str>,
+    platform_identity_endpoint: bool,
+) -> CredentialChoice {
+    if platform_identity_endpoint || client_id.is_some() {
+        CredentialChoice::ManagedIdentity {
+            client_id: client_id.map(str::to_owned),
+        }
+    } else {
+        CredentialChoice::DeveloperTools
+    }
+}
+
+impl HubProducer {
+    pub fn new(settings: HubSettings, retry: RetryOptions) -> Self {
+        HubProducer {
+            settings,
+            retry,
+            current: Mutex::new(None),
+            on_secondary: AtomicBool::new(false),
+        }
+    }
+
+    /// The open client, opening it first if needed.
+    pub async fn get(&self) -> Result<Arc<Opened>, SinkError> {
+        let mut current = self.current.lock().await;
+        if let Some(opened) = current.as_ref() {
+            return Ok(opened.clone());
+        }
+        let opened = Arc::new(self.open().await?);
+        *current = Some(opened.clone());
+        Ok(opened)
+    }
+
+    /// Forgets a client that failed, so the next use opens a fresh one; closes it in the background.
+    pub async fn discard(&self, failed: &Arc<Opened>) {
+        let mut current = self.current.lock().await;
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, failed)) {
+            if let Some(opened) = current.take() {
+                tokio::spawn(async move {
+                    if let Ok(opened) = Arc::try_unwrap(opened) {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), opened.client.close())
+                            .await;
+                    }
+                });
+            }
+        }
+    }
+
+    /// After an authorization failure: switch between primary and secondary connection strings.
+    /// Returns false when there is no other credential to try.
+    pub fn switch_credential(&self) -> bool {
+        let Connection::ConnectionString {
+            secondary: Some(_), ..
+        } = &self.settings.connection
+        else {
+            return false;
+        };
+        let now_secondary = !self.on_secondary.fetch_xor(true, Ordering::SeqCst);
+        warn!(hub = %self.settings.hub, using = if now_secondary { "secondary" } else { "primary" }, "authorization refused; switching connection string");
+        true
+    }
+
+    /// Closes the current client, if any.
+    pub async fn close(&self) {
+        if let Some(opened) = self.current.lock().await.take() {
+            if let Ok(opened) = Arc::try_unwrap(opened) {
+                let _ = tokio::time::timeout(Duration::from_secs(5), opened.client.close()).await;
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(hub = %self.settings.hub, namespace = %self.settings.connection.namespace()))]
+    async fn open(&self) -> Result<Opened, SinkError> {
+        let builder = ProducerClient::builder()
+            .with_application_id("adt-bridge".to_owned())
+            .with_retry_options(self.retry.clone());
+        let client = match &self.settings.connection {
+            Connection::ConnectionString {
+                primary,
+                secondary,
+                emulator,
+                ..
+            } => {
+                let secret = match secondary {
+                    Some(secondary) if self.on_secondary.load(Ordering::SeqCst) => secondary,
+                    _ => primary,
+                };
+                let builder = match emulator {
+                    Some(emulator) => builder.with_custom_endpoint(emulator.url()),
+                    None => builder,
+                };
+                builder
+                    .open_with_connection_string(secret.expose(), Some(&self.settings.hub))
+                    .await
+                    .map_err(|e| classify(&e, Some(secret)))?
+            }
+            Connection::Identity {
+                namespace,
+                client_id,
+            } => {
+                let platform = std::env::var_os("IDENTITY_ENDPOINT").is_some();
+                let credential = credential(credential_choice(client_id.as_deref(), platform))?;
+                builder
+                    .open(namespace, &self.settings.hub, credential)
+                    .await
+                    .map_err(|e| classify(&e, None))?
+            }
+        };
+        let partitions = match client.get_eventhub_properties().await {
+            Ok(properties) if !properties.partition_ids.is_empty() => properties.partition_ids,
+            Ok(_) => {
+                return Err(SinkError::Unreachable(
+                    "the hub reported no partitions".into(),
+                ))
+            }
+            Err(e) => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+                return Err(classify(&e, None));
+            }
+        };
+        info!(
+            partitions = partitions.len(),
+            "opened the event hub producer"
+        );
+        Ok(Opened { client, partitions })
+    }
+}
+
+fn credential(choice: CredentialChoice) -> Result<Arc<dyn TokenCredential>, SinkError> {
+    let credential: Arc<dyn TokenCredential> = match choice {
+        CredentialChoice::ManagedIdentity { client_id } => {
+            let options = azure_identity::ManagedIdentityCredentialOptions {
+                user_assigned_id: client_id.map(azure_identity::UserAssignedId::ClientId),
+                ..Default::default()
+            };
+            azure_identity::ManagedIdentityCredential::new(Some(options))
+                .map_err(|e| SinkError::Unauthorized(e.to_string()))?
+        }
+        CredentialChoice::DeveloperTools => azure_identity::DeveloperToolsCredential::new(None)
+            .map_err(|e| SinkError::Unauthorized(e.to_string()))?,
+    };
+    Ok(credential)
+}
+
+/// Sorts an SDK error into the sink's failure kinds, with any secret removed from its text.
+pub(super) fn classify(error: &EventHubsError, secret: Option<&Secret>) -> SinkError {
+    let text = redact(&format!("{error}"), secret);
+    let lower = format!("{error:?}").to_ascii_lowercase();
+    if lower.contains("unauthorized") || lower.contains("401") || lower.contains("status_code: 401")
+    {
+        SinkError::Unauthorized(text)
+    } else if lower.contains("reject") {
+        SinkError::NotAccepted(text)
+    } else {
+        SinkError::Unreachable(text)
+    }
+}
+
+/// Removes a secret and any SAS signature from a text.
+fn redact(text: &str, secret: Option<&Secret>) -> String {
+    let mut out = text.to_owned();
+    if let Some(secret) = secret {
+        for part in secret
+            .expose()
+            .split(';')
+            .filter_map(|p| p.split_once('='))
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("SharedAccessKey"))
+        {
+            if !part.1.is_empty() {
+                out = out.replace(part.1, "<redacted>");
+            }
+        }
+        out = out.replace(secret.expose(), "<redacted>");
+    }
+    let mut cursor = 0;
+    while let Some(found) = out[cursor..].find("sig=") {
+        let start = cursor + found + "sig=".len();
+        let end = out[start..]
+            .find(['&', ' ', '"', ';'])
+            .map_or(out.len(), |e| start + e);
+        out.replace_range(start..end, "<redacted>");
+        cursor = start + "<redacted>".len();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_credential_follows_the_settings_and_the_platform() {
+        assert_eq!(
+            credential_choice(None, true),
+            CredentialChoice::ManagedIdentity { client_id: None }
+        );
+        assert_eq!(
+            credential_choice(Some("abc"), true),
+            CredentialChoice::ManagedIdentity {
+                client_id: Some("abc".into())
+            }
+        );
+        assert_eq!(
+            credential_choice(Some("abc"), false),
+            CredentialChoice::ManagedIdentity {
+                client_id: Some("abc".into())
+            }
+        );
+        assert_eq!(
+            credential_choice(None, false),
+            CredentialChoice::DeveloperTools
+        );
+    }
+
+    #[test]
+    fn redaction_removes_keys_and_signatures() {
+        let secret =
+            Secret::new("Endpoint=sb://x/;SharedAccessKeyName=a;SharedAccessKey=TOPSECRETKEY");
+        let text = "failed with TOPSECRETKEY and SharedAccessSignature sr=x&sig=abc%2F123&se=1 end";
+        let out = redact(text, Some(&secret));
+        assert!(
+            !out.contains("TOPSECRETKEY") && !out.contains("abc%2F123"),
+            "{out}"
+        );
+        assert!(out.contains("sig=<redacted>"), "{out}");
+    }
+}
