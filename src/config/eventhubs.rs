@@ -231,7 +231,8 @@ fn parse_connection_string(text: &str) -> Result<ParsedConnectionString, &'stati
         }
     }
     let endpoint = endpoint.ok_or("it has no Endpoint")?;
-    if !(has_key_name && has_key) && !has_signature {
+    let has_credential = has_signature || (has_key_name && has_key);
+    if !has_credential {
         return Err(
             "it has neither SharedAccessKeyName and SharedAccessKey nor SharedAccessSignature",
         );
