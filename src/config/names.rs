@@ -1,6 +1,6 @@
 //! The names of every app setting the handler reads, in one place.
 //!
-//! Each constant is the exact environment variable name. `scripts/check-settings.py` reads this
+//! Each constant is the exact environment variable name. `scripts/check-infra.py` reads this
 //! file to check that every name here is provisioned in `infra/` and listed in
 //! `local.settings.json.example`, so add new settings here and nowhere else.
 

@@ -1,0 +1,357 @@
+// Everything the bridge needs, in one resource group. main.bicep deploys this for azd; it can
+// also be deployed on its own into an existing group (`az deployment group create`).
+//
+//   ADT ──(identity endpoint, route made by scripts/adt-routes.sh)──▶ twins hub
+//   twins hub ──(consumer group bridge)──▶ Function App (custom handler) ──▶ records hub
+//   records hub ──(consumer group adx)──▶ Data Explorer (optional) / TSI / Eventhouse
+targetScope = 'resourceGroup'
+
+@description('Azure region for every resource.')
+param location string = resourceGroup().location
+
+@description('Suffix that makes the global resource names unique.')
+param resourceToken string = toLower(uniqueString(resourceGroup().id))
+
+@description('Tags for every resource.')
+param tags object = {}
+
+@description('Object id of the deploying principal (ADT Data Owner for the route hook; ADX Viewer). Empty: none.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+@allowed([
+  'EP1'
+  'Y1'
+])
+param hostingPlan string = 'EP1'
+
+@allowed([
+  'tsi'
+  'data-history'
+])
+param recordFormat string = 'tsi'
+
+@allowed([
+  'nested'
+  'dotted'
+])
+param tsiKeys string = 'nested'
+
+@allowed([
+  'double'
+  'as-is'
+])
+param numbers string = 'double'
+
+param eventTypes string = 'all'
+
+@minValue(65536)
+param maxRequestBytes int = 134217728
+
+@allowed([
+  'off'
+  'adt'
+  'eventhub'
+])
+param simulatorMode string = 'off'
+
+param simulatorSchedule string = '*/5 * * * * *'
+
+param simulatorSeed string = '42'
+
+param rustLog string = 'info'
+
+@description('Route telemetry and lifecycle events too, not only twin updates.')
+param routeTelemetryAndLifecycle bool = false
+
+param enableEventGrid bool = false
+
+@allowed([
+  'EventGridSchema'
+  'CloudEventSchemaV1_0'
+])
+param eventGridInputSchema string = 'EventGridSchema'
+
+param deployDataExplorer bool = false
+
+@minValue(1)
+@maxValue(32)
+param eventHubPartitionCount int = 4
+
+@minValue(1)
+@maxValue(7)
+param eventHubRetentionDays int = 1
+
+param eventHubsDisableLocalAuth bool = true
+
+var names = {
+  eventHubs: 'evhns-${resourceToken}'
+  storage: 'st${resourceToken}'
+  logAnalytics: 'log-${resourceToken}'
+  appInsights: 'appi-${resourceToken}'
+  plan: 'plan-${resourceToken}'
+  functionApp: 'func-${resourceToken}'
+  digitalTwins: 'dt-${resourceToken}'
+  eventGridTopic: 'evgt-${resourceToken}'
+  dataExplorer: take('adx${resourceToken}', 22)
+}
+
+var hubs = {
+  twins: 'twins'
+  records: 'records'
+  deadLetter: 'deadletter'
+}
+
+var consumerGroups = {
+  bridge: 'bridge'
+  adx: 'adx'
+  deadLetter: 'inspect'
+}
+
+var adtEndpoints = {
+  eventHub: 'twins-hub'
+  eventGrid: 'twins-grid'
+}
+
+var adtRoutes = {
+  eventHub: 'to-bridge-hub'
+  eventGrid: 'to-bridge-grid'
+}
+
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+// Event types the ADT route lets through. The bridge skips what it cannot use, so the wide
+// set costs only Event Hubs traffic.
+var twinUpdates = [
+  'Microsoft.DigitalTwins.Twin.Update'
+]
+
+var telemetryAndLifecycle = [
+  'microsoft.iot.telemetry'
+  'Microsoft.DigitalTwins.Twin.Create'
+  'Microsoft.DigitalTwins.Twin.Delete'
+  'Microsoft.DigitalTwins.Relationship.Create'
+  'Microsoft.DigitalTwins.Relationship.Update'
+  'Microsoft.DigitalTwins.Relationship.Delete'
+]
+
+var routedEventTypes = routeTelemetryAndLifecycle ? concat(twinUpdates, telemetryAndLifecycle) : twinUpdates
+
+var routeFilter = join(map(routedEventTypes, eventType => 'type = \'${eventType}\''), ' OR ')
+
+var roles = {
+  eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
+  eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
+  digitalTwinsDataOwner: 'bcd981a7-7f74-457b-83e1-cceb9e632ffe'
+}
+
+module monitoring './modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: names.logAnalytics
+    appInsightsName: names.appInsights
+  }
+}
+
+module eventHubs './modules/eventhubs.bicep' = {
+  name: 'eventhubs'
+  params: {
+    name: names.eventHubs
+    location: location
+    tags: tags
+    partitionCount: eventHubPartitionCount
+    retentionDays: eventHubRetentionDays
+    disableLocalAuth: eventHubsDisableLocalAuth
+    twinsHubName: hubs.twins
+    recordsHubName: hubs.records
+    deadLetterHubName: hubs.deadLetter
+    bridgeConsumerGroup: consumerGroups.bridge
+    adxConsumerGroup: consumerGroups.adx
+    deadLetterConsumerGroup: consumerGroups.deadLetter
+  }
+}
+
+module storage './modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: names.storage
+    location: location
+    tags: tags
+    deadLetterContainerName: enableEventGrid ? deadLetterContainerName : ''
+  }
+}
+
+module eventGrid './modules/eventgrid.bicep' = if (enableEventGrid) {
+  name: 'eventgrid'
+  params: {
+    name: names.eventGridTopic
+    location: location
+    tags: tags
+    inputSchema: eventGridInputSchema
+  }
+}
+
+module digitalTwins './modules/digitaltwins.bicep' = {
+  name: 'digitaltwins'
+  params: {
+    name: names.digitalTwins
+    location: location
+    tags: tags
+    eventHubsNamespaceName: eventHubs.outputs.namespaceName
+    eventHubsFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
+    twinsHubName: eventHubs.outputs.twinsHubName
+    eventHubEndpointName: adtEndpoints.eventHub
+  }
+}
+
+module digitalTwinsEventGrid './modules/digitaltwins-eventgrid.bicep' = if (enableEventGrid) {
+  name: 'digitaltwins-eventgrid'
+  params: {
+    digitalTwinsName: digitalTwins.outputs.name
+    topicName: enableEventGrid ? eventGrid.outputs.name : ''
+    endpointName: adtEndpoints.eventGrid
+  }
+}
+
+module functionApp './modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: union(tags, { 'azd-service-name': 'bridge' })
+    hostingPlan: hostingPlan
+    storageAccountName: storage.outputs.name
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    eventHubsFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
+    twinsHubName: eventHubs.outputs.twinsHubName
+    twinsConsumerGroup: consumerGroups.bridge
+    recordsHubName: eventHubs.outputs.recordsHubName
+    deadLetterHubName: eventHubs.outputs.deadLetterHubName
+    adtHostName: digitalTwins.outputs.hostName
+    recordFormat: recordFormat
+    tsiKeys: tsiKeys
+    numbers: numbers
+    eventTypes: eventTypes
+    maxRequestBytes: maxRequestBytes
+    simulatorMode: simulatorMode
+    simulatorSchedule: simulatorSchedule
+    simulatorSeed: simulatorSeed
+    rustLog: rustLog
+  }
+}
+
+// The bridge reads the twins hub, and writes to it in simulator mode `eventhub`.
+module bridgeReadsTwins './modules/eventhub-role.bicep' = {
+  name: 'role-bridge-twins-receiver'
+  params: {
+    namespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.twinsHubName
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.eventHubsDataReceiver
+  }
+}
+
+module bridgeSimulatesIntoTwins './modules/eventhub-role.bicep' = {
+  name: 'role-bridge-twins-sender'
+  params: {
+    namespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.twinsHubName
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.eventHubsDataSender
+  }
+}
+
+module bridgeWritesRecords './modules/eventhub-role.bicep' = {
+  name: 'role-bridge-records-sender'
+  params: {
+    namespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.recordsHubName
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.eventHubsDataSender
+  }
+}
+
+module bridgeWritesDeadLetters './modules/eventhub-role.bicep' = {
+  name: 'role-bridge-deadletter-sender'
+  params: {
+    namespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.deadLetterHubName
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.eventHubsDataSender
+  }
+}
+
+// The simulator (mode `adt`) patches twins.
+module bridgeOwnsTwins './modules/digitaltwins-role.bicep' = {
+  name: 'role-bridge-adt-owner'
+  params: {
+    digitalTwinsName: digitalTwins.outputs.name
+    principalId: functionApp.outputs.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: roles.digitalTwinsDataOwner
+  }
+}
+
+// The deploying principal creates the event routes (a data-plane call) in the postprovision hook.
+module deployerOwnsTwins './modules/digitaltwins-role.bicep' = if (!empty(principalId)) {
+  name: 'role-deployer-adt-owner'
+  params: {
+    digitalTwinsName: digitalTwins.outputs.name
+    principalId: principalId
+    principalType: principalType
+    roleDefinitionId: roles.digitalTwinsDataOwner
+  }
+}
+
+module hostStorageRoles './modules/storage-roles.bicep' = if (hostingPlan == 'EP1') {
+  name: 'role-bridge-host-storage'
+  params: {
+    storageAccountName: storage.outputs.name
+    principalId: functionApp.outputs.principalId
+  }
+}
+
+module dataExplorer './modules/dataexplorer.bicep' = if (deployDataExplorer) {
+  name: 'dataexplorer'
+  params: {
+    clusterName: names.dataExplorer
+    databaseName: 'twins'
+    location: location
+    tags: tags
+    eventHubsNamespaceName: eventHubs.outputs.namespaceName
+    recordsHubName: eventHubs.outputs.recordsHubName
+    consumerGroup: consumerGroups.adx
+    recordFormat: recordFormat
+    viewerPrincipalId: principalId
+    viewerPrincipalType: principalType
+  }
+}
+
+output functionAppName string = functionApp.outputs.name
+output functionAppId string = functionApp.outputs.id
+output adtName string = digitalTwins.outputs.name
+output adtHostName string = digitalTwins.outputs.hostName
+output adtEventHubEndpointName string = digitalTwins.outputs.eventHubEndpointName
+output adtRouteName string = adtRoutes.eventHub
+output adtRouteFilter string = routeFilter
+output adtEventGridEndpointName string = enableEventGrid ? digitalTwinsEventGrid.outputs.name : ''
+output adtEventGridRouteName string = enableEventGrid ? adtRoutes.eventGrid : ''
+output eventHubsNamespace string = eventHubs.outputs.namespaceName
+output eventHubsFullyQualifiedNamespace string = eventHubs.outputs.fullyQualifiedNamespace
+output twinsHubName string = eventHubs.outputs.twinsHubName
+output recordsHubName string = eventHubs.outputs.recordsHubName
+output deadLetterHubName string = eventHubs.outputs.deadLetterHubName
+output eventGridTopicId string = enableEventGrid ? eventGrid.outputs.id : ''
+output storageAccountId string = storage.outputs.id
+output deadLetterContainerName string = enableEventGrid ? deadLetterContainerName : ''
+output adxClusterUri string = deployDataExplorer ? dataExplorer.outputs.clusterUri : ''
+output adxDatabaseName string = deployDataExplorer ? dataExplorer.outputs.databaseName : ''

@@ -1,0 +1,1 @@
+"""The checks behind scripts/check-infra.py, one module per section of its report."""
