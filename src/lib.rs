@@ -13,6 +13,7 @@
 pub mod adt;
 pub mod config;
 pub mod demo;
+pub mod digital_twins;
 pub mod host;
 pub mod records;
 pub mod simulator;

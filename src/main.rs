@@ -9,11 +9,25 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 use adt_bridge::adt::decode_event_grid;
+use adt_bridge::config::eventhubs::TWINS_HUB;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
-use adt_bridge::config::{handler_settings, names, transform_options, Environment, SettingsSource};
+use adt_bridge::config::{
+    handler_settings, names, simulator_settings, transform_options, Environment, SettingsSource,
+    SimulatorSettings,
+};
+use adt_bridge::demo::DemoOptions;
+use adt_bridge::digital_twins::setup::setup;
+use adt_bridge::digital_twins::{CredentialTokens, DigitalTwinsClient};
 use adt_bridge::host::{serve, App, Server};
 use adt_bridge::records::transform_batch;
-use adt_bridge::sink::eventhubs::{default_retry, EventHubsSink};
+use adt_bridge::simulator::delivery::{
+    AdtPatches, Simulator, SimulatorMode, TickDelivery, TwinsHubNotifications,
+};
+use adt_bridge::simulator::models::models;
+use adt_bridge::simulator::{relationships, twins, Factory, FactoryConfig};
+use adt_bridge::sink::eventhubs::{
+    credential as azure_credential, credential_choice, default_retry, EventHubsSink, KeyedWriter,
+};
 use adt_bridge::sink::stdout::StdoutSink;
 use adt_bridge::sink::RecordSink;
 use adt_bridge::time::Timestamp;
@@ -33,10 +47,40 @@ struct Cli {
 enum Command {
     /// Serve the functions to the Azure Functions host (the default).
     Serve(ServeArgs),
+    /// Simulate the chocolate factory through the bridge, answer the operators' questions, draw a chart.
+    Demo(DemoArgs),
+    /// Manage the factory's twins in an Azure Digital Twins instance.
+    Twins {
+        #[command(subcommand)]
+        command: TwinsCommand,
+    },
     /// Transform a JSON array of Event Grid or CloudEvents events and print the records as JSON lines.
     Transform {
         /// The events file.
         file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Hours of factory time to simulate.
+    #[arg(long, default_value_t = 24.0)]
+    hours: f64,
+    /// The factory's seed: the same seed gives the same day.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Folder for records.jsonl, answers.txt and chart.svg.
+    #[arg(long, default_value = "demo-output")]
+    out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum TwinsCommand {
+    /// Upload the factory's models and create its twins and relationships (idempotent).
+    Setup {
+        /// The instance URL; default: ADT_INSTANCE_URL.
+        #[arg(long)]
+        instance: Option<String>,
     },
 }
 
@@ -64,6 +108,10 @@ fn main() -> anyhow::Result<()> {
     init_tracing();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => run_server(args),
+        Command::Demo(args) => run_demo(args),
+        Command::Twins {
+            command: TwinsCommand::Setup { instance },
+        } => twins_setup(instance),
         Command::Transform { file } => transform_file(&file),
     }
 }
@@ -104,8 +152,13 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
         }
         SinkChoice::Stdout => Arc::new(StdoutSink),
     };
+    let simulator = simulator(simulator_settings(&Environment)?)?;
     let server = Arc::new(Server {
-        app: App { options, sink },
+        app: App {
+            options,
+            sink,
+            simulator: Some(simulator),
+        },
         max_request_bytes: settings.max_request_bytes,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -140,6 +193,71 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
+}
+
+/// The factory and, by SIMULATOR_MODE, where its ticks go. Nothing is dialled until a tick.
+fn simulator(settings: SimulatorSettings) -> anyhow::Result<Simulator> {
+    let factory = Factory::new(FactoryConfig::with_seed(settings.seed));
+    let delivery: Option<Arc<dyn TickDelivery>> = match settings.mode {
+        SimulatorMode::Off => None,
+        SimulatorMode::Adt => {
+            let url = settings.adt_instance_url.as_deref().unwrap_or_default();
+            Some(Arc::new(AdtPatches(adt_client(url)?)))
+        }
+        SimulatorMode::EventHub => {
+            let twins = hub_settings(&Environment, TWINS_HUB)?;
+            let instance_host = settings
+                .adt_instance_url
+                .as_deref()
+                .and_then(|url| url.split("://").nth(1))
+                .map_or("chocolate-factory.simulator", |rest| {
+                    rest.trim_end_matches('/')
+                })
+                .to_owned();
+            Some(Arc::new(TwinsHubNotifications {
+                writer: KeyedWriter::new(twins, default_retry()),
+                instance_host,
+            }))
+        }
+    };
+    Ok(Simulator {
+        factory,
+        mode: settings.mode,
+        delivery,
+    })
+}
+
+/// A client for ADT with the platform's managed identity, or the developer's Azure CLI login.
+fn adt_client(url: &str) -> anyhow::Result<DigitalTwinsClient> {
+    let platform = std::env::var_os("IDENTITY_ENDPOINT").is_some();
+    let credential = azure_credential(credential_choice(None, platform))?;
+    Ok(DigitalTwinsClient::new(
+        url,
+        Arc::new(CredentialTokens(credential)),
+    )?)
+}
+
+fn twins_setup(instance: Option<String>) -> anyhow::Result<()> {
+    let url = instance
+        .or_else(|| Environment.get(names::ADT_INSTANCE_URL))
+        .with_context(|| format!("pass --instance or set {}", names::ADT_INSTANCE_URL))?;
+    let client = adt_client(&url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(setup(&client, &models(), &twins(), &relationships()))?;
+    println!("{report}");
+    Ok(())
+}
+
+fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let mut options = DemoOptions::ending_at(chrono::Utc::now());
+    options.hours = args.hours;
+    options.seed = args.seed;
+    options.out_dir = args.out;
+    let report = adt_bridge::demo::run(&options)?;
+    println!("{report}");
+    Ok(())
 }
 
 fn transform_file(file: &std::path::Path) -> anyhow::Result<()> {

@@ -25,6 +25,7 @@ async fn start_with(sink: MemorySink, max_request_bytes: usize) -> Running {
         app: App {
             options: TransformOptions::default(),
             sink: sink.clone(),
+            simulator: None,
         },
         max_request_bytes,
     });
@@ -385,6 +386,7 @@ async fn shutdown_lets_an_in_flight_invocation_finish() {
         app: App {
             options: TransformOptions::default(),
             sink: Arc::new(SlowSink(MemorySink::new())),
+            simulator: None,
         },
         max_request_bytes: 1 << 20,
     });

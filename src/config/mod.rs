@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::adt::{EventKind, EventKinds};
 use crate::records::{Numbers, RecordFormat, TransformOptions, TsiKeys};
+use crate::simulator::delivery::SimulatorMode;
 
 /// Where settings come from.
 pub trait SettingsSource {
@@ -125,6 +126,36 @@ pub fn handler_settings(source: &dyn SettingsSource) -> Result<HandlerSettings, 
         port: parse_optional(source, names::FUNCTIONS_CUSTOMHANDLER_PORT)?,
         max_request_bytes: parse_optional(source, names::BRIDGE_MAX_REQUEST_BYTES)?
             .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+    })
+}
+
+/// Settings of the simulator function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimulatorSettings {
+    /// `SIMULATOR_MODE`: off (default), adt or eventhub.
+    pub mode: SimulatorMode,
+    /// `SIMULATOR_SEED` (default 42).
+    pub seed: u64,
+    /// `ADT_INSTANCE_URL`, required in `adt` mode.
+    pub adt_instance_url: Option<String>,
+}
+
+/// Reads the simulator's settings; `adt` mode without `ADT_INSTANCE_URL` is an error.
+pub fn simulator_settings(source: &dyn SettingsSource) -> Result<SimulatorSettings, ConfigError> {
+    let mode = parse_optional::<SimulatorMode>(source, names::SIMULATOR_MODE)?.unwrap_or_default();
+    let adt_instance_url = source
+        .get(names::ADT_INSTANCE_URL)
+        .map(|u| u.trim().to_owned());
+    if mode == SimulatorMode::Adt && adt_instance_url.is_none() {
+        return Err(ConfigError::Missing {
+            name: names::ADT_INSTANCE_URL,
+            hint: "SIMULATOR_MODE=adt patches twins through this instance, e.g. https://myinstance.api.weu.digitaltwins.azure.net",
+        });
+    }
+    Ok(SimulatorSettings {
+        mode,
+        seed: parse_optional(source, names::SIMULATOR_SEED)?.unwrap_or(42),
+        adt_instance_url,
     })
 }
 

@@ -10,6 +10,7 @@ use super::answer::Answer;
 use super::request::InvocationRequest;
 use crate::adt::{decode_event_grid, decode_event_hub, Unusable, UnusableReason};
 use crate::records::{transform_batch, BatchOutcome, TransformOptions};
+use crate::simulator::delivery::Simulator;
 use crate::sink::{DeadLetter, RecordSink};
 use crate::time::Timestamp;
 
@@ -22,12 +23,14 @@ const EVENT_GRID_BINDING: &str = "event";
 /// How much of an unusable body goes into its log line.
 const LOGGED_BODY_BYTES: usize = 1024;
 
-/// What every invocation shares: the transform's options and where records go.
+/// What every invocation shares: the transform's options, where records go, the simulator.
 pub struct App {
     /// Record format and the rest.
     pub options: TransformOptions,
     /// Records hub and dead letters.
     pub sink: Arc<dyn RecordSink>,
+    /// The chocolate factory, when this process runs the simulator function.
+    pub simulator: Option<Simulator>,
 }
 
 /// The raw form of one input event, kept to dead-letter it.

@@ -7,9 +7,11 @@ pub mod invoke;
 pub mod request;
 pub mod routes;
 pub mod server;
+pub mod timer;
 
 pub use answer::Answer;
 pub use invoke::{App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION};
 pub use request::{EnvelopeError, EventHubBatch, InvocationRequest};
 pub use routes::{routes, Server};
 pub use server::serve;
+pub use timer::SIMULATOR_FUNCTION;

@@ -15,6 +15,7 @@ use warp::Filter;
 use super::answer::Answer;
 use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION};
 use super::request::InvocationRequest;
+use super::timer::{factory_simulator, SIMULATOR_FUNCTION};
 
 /// Header carrying the invocation id.
 const INVOCATION_ID: &str = "x-azure-functions-invocationid";
@@ -53,7 +54,7 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
 }
 
 async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: &str) -> Answer {
-    if function != EVENT_HUB_FUNCTION && function != EVENT_GRID_FUNCTION {
+    if ![EVENT_HUB_FUNCTION, EVENT_GRID_FUNCTION, SIMULATOR_FUNCTION].contains(&function) {
         return Answer::refused(
             StatusCode::NOT_FOUND,
             &format!("no function named {function:?}"),
@@ -63,10 +64,10 @@ async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: 
         Ok(request) => request,
         Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    if function == EVENT_HUB_FUNCTION {
-        invoke::event_hub(app, &request, invocation_id).await
-    } else {
-        invoke::event_grid(app, &request, invocation_id).await
+    match function {
+        EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
+        EVENT_GRID_FUNCTION => invoke::event_grid(app, &request, invocation_id).await,
+        _ => factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
     }
 }
 

@@ -15,7 +15,7 @@ use futures_util::future::{join_all, BoxFuture, FutureExt};
 use serde_json::Value;
 
 use producer::{classify, HubProducer, Opened};
-pub use producer::{credential_choice, CredentialChoice};
+pub use producer::{credential, credential_choice, CredentialChoice};
 
 use super::partition::partition_index;
 use super::{DeadLetter, Delivery, RecordSink, SinkError};
@@ -219,15 +219,23 @@ async fn send_partition(
     Ok(delivery)
 }
 
-/// The event for a dead letter: the raw body, the original properties, and why.
-fn letter_event(letter: &DeadLetter) -> EventData {
+/// The event for a dead letter: the raw body (its first `keep` bytes, when it must be cut to fit),
+/// the original properties, and why.
+fn letter_event(letter: &DeadLetter, keep: usize) -> EventData {
+    let body = &letter.body[..keep.min(letter.body.len())];
     let mut builder = EventData::builder()
-        .with_body(letter.body.clone())
+        .with_body(body.to_vec())
         .add_property("deadLetterReason".to_owned(), letter.reason.code())
         .add_property(
             "deadLetterDetail".to_owned(),
             truncated(&letter.detail, 512),
         );
+    if body.len() < letter.body.len() {
+        builder = builder.add_property(
+            "deadLetterTruncatedFrom".to_owned(),
+            letter.body.len() as i64,
+        );
+    }
     for (key, value) in &letter.properties {
         let text = match value {
             Value::String(s) => s.clone(),
@@ -250,7 +258,7 @@ async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, 
         .map_err(|e| classify(&e, None))?;
     let (mut sent, mut in_batch) = (0, 0);
     for letter in letters {
-        let event = letter_event(letter);
+        let event = letter_event(letter, usize::MAX);
         if batch
             .try_add_event_data(event.clone(), None)
             .map_err(|e| classify(&e, None))?
@@ -269,16 +277,24 @@ async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, 
                 .await
                 .map_err(|e| classify(&e, None))?;
             in_batch = 0;
+        }
+        // Too large even alone: keep as much of the body as fits, halving until it does.
+        let mut keep = letter.body.len();
+        loop {
+            let event = letter_event(letter, keep);
             if batch
                 .try_add_event_data(event, None)
                 .map_err(|e| classify(&e, None))?
             {
-                in_batch = 1;
-                continue;
+                in_batch += 1;
+                break;
             }
+            if keep == 0 {
+                tracing::error!(reason = %letter.reason, "dead letter does not fit the dead-letter hub even without its body");
+                break;
+            }
+            keep /= 2;
         }
-        // Too large even for the dead-letter hub: its log line (reason and first 1 KB) is what remains.
-        tracing::error!(reason = %letter.reason, bytes = letter.body.len(), "dead letter too large for the dead-letter hub");
     }
     if in_batch > 0 {
         client
@@ -292,3 +308,87 @@ async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, 
 
 /// How long shutdown waits for the producers to close.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends prepared events to a hub with a partition key, for producers other than the bridge (the
+/// simulator's `eventhub` mode writing ADT-shaped notifications to the twins hub).
+pub struct KeyedWriter {
+    producer: HubProducer,
+}
+
+impl KeyedWriter {
+    /// A writer for one hub; nothing is opened until the first send.
+    pub fn new(settings: HubSettings, retry: RetryOptions) -> Self {
+        KeyedWriter {
+            producer: HubProducer::new(settings, retry),
+        }
+    }
+
+    /// Sends `events` in order under `partition_key`, in as few batches as the link allows.
+    pub async fn send(&self, partition_key: &str, events: &[EventData]) -> Result<(), SinkError> {
+        let opened = self.producer.get().await?;
+        let result = send_keyed(&opened, partition_key, events).await;
+        if result.is_err() {
+            self.producer.discard(&opened).await;
+        }
+        result
+    }
+
+    /// Closes the connection, if open.
+    pub async fn close(&self) {
+        self.producer.close().await;
+    }
+}
+
+async fn send_keyed(
+    opened: &Opened,
+    partition_key: &str,
+    events: &[EventData],
+) -> Result<(), SinkError> {
+    let client = &opened.client;
+    let options = || {
+        Some(EventDataBatchOptions {
+            partition_key: Some(partition_key.to_owned()),
+            ..Default::default()
+        })
+    };
+    let mut batch = client
+        .create_batch(options())
+        .await
+        .map_err(|e| classify(&e, None))?;
+    for event in events {
+        if batch
+            .try_add_event_data(event.clone(), None)
+            .map_err(|e| classify(&e, None))?
+        {
+            continue;
+        }
+        if batch.is_empty() {
+            return Err(SinkError::NotAccepted(
+                "an event is larger than the hub accepts".into(),
+            ));
+        }
+        client
+            .send_batch(batch, None)
+            .await
+            .map_err(|e| classify(&e, None))?;
+        batch = client
+            .create_batch(options())
+            .await
+            .map_err(|e| classify(&e, None))?;
+        if !batch
+            .try_add_event_data(event.clone(), None)
+            .map_err(|e| classify(&e, None))?
+        {
+            return Err(SinkError::NotAccepted(
+                "an event is larger than the hub accepts".into(),
+            ));
+        }
+    }
+    if !batch.is_empty() {
+        client
+            .send_batch(batch, None)
+            .await
+            .map_err(|e| classify(&e, None))?;
+    }
+    Ok(())
+}

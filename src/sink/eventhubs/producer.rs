@@ -167,7 +167,8 @@ impl HubProducer {
     }
 }
 
-fn credential(choice: CredentialChoice) -> Result<Arc<dyn TokenCredential>, SinkError> {
+/// The Azure credential for a choice.
+pub fn credential(choice: CredentialChoice) -> Result<Arc<dyn TokenCredential>, SinkError> {
     let credential: Arc<dyn TokenCredential> = match choice {
         CredentialChoice::ManagedIdentity { client_id } => {
             let options = azure_identity::ManagedIdentityCredentialOptions {

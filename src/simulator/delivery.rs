@@ -1,0 +1,109 @@
+//! How a timer tick of the simulator is delivered, by `SIMULATOR_MODE`: as PATCHes to ADT (which
+//! raises the real notifications), as ADT-shaped notifications straight into the twins hub, or not
+//! at all.
+
+use std::str::FromStr;
+
+use azure_messaging_eventhubs::models::EventData;
+use futures_util::future::{join_all, BoxFuture, FutureExt};
+
+use super::factory::Tick;
+use super::notify::twin_update_event;
+use crate::digital_twins::DigitalTwinsClient;
+use crate::sink::eventhubs::KeyedWriter;
+
+/// What a tick does (`SIMULATOR_MODE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimulatorMode {
+    /// Nothing (the default): the function answers and does no work.
+    #[default]
+    Off,
+    /// PATCH the step twins through ADT's REST API.
+    Adt,
+    /// Send ADT-shaped twin-update notifications into the twins hub.
+    EventHub,
+}
+
+impl FromStr for SimulatorMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(SimulatorMode::Off),
+            "adt" => Ok(SimulatorMode::Adt),
+            "eventhub" => Ok(SimulatorMode::EventHub),
+            _ => Err(format!("{text:?} is not one of: off, adt, eventhub")),
+        }
+    }
+}
+
+/// A tick delivery failed; the timer will try again at its next occurrence.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeliveryError(pub String);
+
+/// Delivers the updates of one tick; returns how many were delivered.
+pub trait TickDelivery: Send + Sync {
+    /// Delivers every update of `tick`.
+    fn deliver<'a>(&'a self, tick: &'a Tick) -> BoxFuture<'a, Result<usize, DeliveryError>>;
+}
+
+/// `adt` mode: one PATCH per step twin, sent together.
+pub struct AdtPatches(pub DigitalTwinsClient);
+
+impl TickDelivery for AdtPatches {
+    fn deliver<'a>(&'a self, tick: &'a Tick) -> BoxFuture<'a, Result<usize, DeliveryError>> {
+        async move {
+            let patches = tick
+                .updates
+                .iter()
+                .map(|u| self.0.patch_twin(u.twin_id, &u.patch));
+            for result in join_all(patches).await {
+                result.map_err(|e| DeliveryError(e.to_string()))?;
+            }
+            Ok(tick.updates.len())
+        }
+        .boxed()
+    }
+}
+
+/// `eventhub` mode: each update as ADT would route it, keyed by twin id.
+pub struct TwinsHubNotifications {
+    /// Writer to the twins hub.
+    pub writer: KeyedWriter,
+    /// The `cloudEvents:source` to claim: the ADT instance's host name.
+    pub instance_host: String,
+}
+
+impl TickDelivery for TwinsHubNotifications {
+    fn deliver<'a>(&'a self, tick: &'a Tick) -> BoxFuture<'a, Result<usize, DeliveryError>> {
+        async move {
+            let sends = tick.updates.iter().map(|update| {
+                let event = twin_update_event(update, &self.instance_host, tick.time);
+                let mut builder = EventData::builder()
+                    .with_body(event.body)
+                    .with_content_type(event.content_type.to_owned());
+                for (name, value) in event.properties {
+                    builder = builder.add_property(name, value);
+                }
+                let data = [builder.build()];
+                async move { self.writer.send(update.twin_id, &data).await }
+            });
+            for result in join_all(sends).await {
+                result.map_err(|e| DeliveryError(e.to_string()))?;
+            }
+            Ok(tick.updates.len())
+        }
+        .boxed()
+    }
+}
+
+/// The simulator as the timer function runs it: the factory (readings are a pure function of
+/// seed and time, so nothing carries over between ticks) and where ticks go.
+pub struct Simulator {
+    /// The seeded factory.
+    pub factory: super::Factory,
+    /// The configured mode.
+    pub mode: SimulatorMode,
+    /// Where ticks go; `None` when the mode is `off`.
+    pub delivery: Option<std::sync::Arc<dyn TickDelivery>>,
+}
