@@ -190,7 +190,6 @@ fn the_data_history_table_and_mapping_match_data_history_rows() {
         "RelationshipTarget",
         "RelationshipId",
         "Action",
-    ]
-    .to_vec();
+    ];
     check("data-history.kql", RecordFormat::DataHistory, all);
 }

@@ -37,6 +37,27 @@ pub fn default_retry() -> RetryOptions {
 pub struct EventHubsSink {
     records: HubProducer,
     dead_letters: Option<HubProducer>,
+    deadline: Duration,
+}
+
+/// How long one send may take in all: the SDK's retries, plus slack. The SDK can wait forever for
+/// the settlement of a transfer whose connection died, so every send runs under this deadline.
+fn deadline(retry: &RetryOptions) -> Duration {
+    let retries = Duration::from_millis(retry.max_total_elapsed.whole_milliseconds().max(0) as u64);
+    retries + Duration::from_secs(2)
+}
+
+/// Runs a send under the deadline; running out of time counts as an unreachable hub.
+async fn within<T>(
+    limit: Duration,
+    send: impl std::future::Future<Output = Result<T, SinkError>>,
+) -> Result<T, SinkError> {
+    tokio::time::timeout(limit, send).await.unwrap_or_else(|_| {
+        Err(SinkError::Unreachable(format!(
+            "no answer from the event hub within {} s",
+            limit.as_secs()
+        )))
+    })
 }
 
 impl EventHubsSink {
@@ -50,9 +71,11 @@ impl EventHubsSink {
             };
             HubProducer::new(settings, retry.clone())
         });
+        let deadline = deadline(&retry);
         EventHubsSink {
             records: HubProducer::new(records, retry),
             dead_letters,
+            deadline,
         }
     }
 
@@ -70,9 +93,9 @@ impl EventHubsSink {
         }
         let mut switched = false;
         loop {
-            let opened = self.records.get().await;
+            let opened = within(self.deadline, self.records.get()).await;
             let result = match &opened {
-                Ok(opened) => send_by_partition(opened, records).await,
+                Ok(opened) => within(self.deadline, send_by_partition(opened, records)).await,
                 Err(e) => Err(e.clone()),
             };
             match result {
@@ -98,8 +121,8 @@ impl EventHubsSink {
         let Some(producer) = &self.dead_letters else {
             return Ok(0);
         };
-        let opened = producer.get().await?;
-        let result = send_letters(&opened, letters).await;
+        let opened = within(self.deadline, producer.get()).await?;
+        let result = within(self.deadline, send_letters(&opened, letters)).await;
         if result.is_err() {
             producer.discard(&opened).await;
         }
@@ -306,27 +329,27 @@ async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, 
     Ok(sent)
 }
 
-/// How long shutdown waits for the producers to close.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Sends prepared events to a hub with a partition key, for producers other than the bridge (the
 /// simulator's `eventhub` mode writing ADT-shaped notifications to the twins hub).
 pub struct KeyedWriter {
     producer: HubProducer,
+    deadline: Duration,
 }
 
 impl KeyedWriter {
     /// A writer for one hub; nothing is opened until the first send.
     pub fn new(settings: HubSettings, retry: RetryOptions) -> Self {
+        let deadline = deadline(&retry);
         KeyedWriter {
             producer: HubProducer::new(settings, retry),
+            deadline,
         }
     }
 
     /// Sends `events` in order under `partition_key`, in as few batches as the link allows.
     pub async fn send(&self, partition_key: &str, events: &[EventData]) -> Result<(), SinkError> {
-        let opened = self.producer.get().await?;
-        let result = send_keyed(&opened, partition_key, events).await;
+        let opened = within(self.deadline, self.producer.get()).await?;
+        let result = within(self.deadline, send_keyed(&opened, partition_key, events)).await;
         if result.is_err() {
             self.producer.discard(&opened).await;
         }

@@ -187,8 +187,11 @@ pub fn credential(choice: CredentialChoice) -> Result<Arc<dyn TokenCredential>, 
 /// Sorts an SDK error into the sink's failure kinds, with any secret removed from its text.
 pub(super) fn classify(error: &EventHubsError, secret: Option<&Secret>) -> SinkError {
     let text = redact(&format!("{error}"), secret);
-    let lower = format!("{error:?}").to_ascii_lowercase();
-    if lower.contains("unauthorized") || lower.contains("401") || lower.contains("status_code: 401")
+    let lower = format!("{error} {error:?}").to_ascii_lowercase();
+    // A refused put-token shows as "unauthorized", a 401, or "Error authorizing <path>".
+    if ["unauthorized", "authoriz", "401"]
+        .iter()
+        .any(|word| lower.contains(word))
     {
         SinkError::Unauthorized(text)
     } else if lower.contains("reject") {

@@ -1,0 +1,158 @@
+//! Fault knobs a test flips while the peer runs: refuse connections, fail authentication, reject or
+//! never settle transfers, drop the connection in the middle of a send.
+//!
+//! Every knob is read when the matching event happens (a TCP accept, a put-token, a transfer), so a
+//! change applies to the next one. All methods take `&self` and are cheap.
+
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::Mutex;
+
+/// The status code answered to put-token requests unless a test says otherwise.
+pub const PUT_TOKEN_ACCEPTED: u16 = 202;
+
+/// The status code answered to a token that a test wants refused.
+pub const PUT_TOKEN_UNAUTHORIZED: u16 = 401;
+
+/// Thread-safe fault switches shared by every connection of one [`Peer`](crate::Peer).
+#[derive(Debug)]
+pub struct Faults {
+    refuse_connections: AtomicBool,
+    put_token_status: AtomicU16,
+    reject_token_containing: Mutex<Option<String>>,
+    reject_transfers: AtomicBool,
+    never_settle: AtomicBool,
+    drop_after_transfers: Mutex<Option<u32>>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            refuse_connections: AtomicBool::new(false),
+            put_token_status: AtomicU16::new(PUT_TOKEN_ACCEPTED),
+            reject_token_containing: Mutex::new(None),
+            reject_transfers: AtomicBool::new(false),
+            never_settle: AtomicBool::new(false),
+            drop_after_transfers: Mutex::new(None),
+        }
+    }
+}
+
+impl Faults {
+    /// When `true`, new TCP connections are accepted and closed at once, before any AMQP byte.
+    /// Connections already open are left alone.
+    pub fn set_refuse_connections(&self, refuse: bool) {
+        self.refuse_connections.store(refuse, Ordering::SeqCst);
+    }
+
+    /// The `status-code` answered to every put-token (202 by default; 401 to fail authentication).
+    pub fn set_put_token_status(&self, status: u16) {
+        self.put_token_status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers 401 to tokens whose text contains `needle` (e.g. `"skn=primary"`) and the usual
+    /// status to the others, so a test can check a fallback to a secondary key. `None` turns it off.
+    pub fn set_reject_token_containing(&self, needle: Option<String>) {
+        *lock(&self.reject_token_containing) = needle;
+    }
+
+    /// When `true`, transfers are settled as Rejected (`amqp:not-allowed`) and nothing is recorded.
+    pub fn set_reject_transfers(&self, reject: bool) {
+        self.reject_transfers.store(reject, Ordering::SeqCst);
+    }
+
+    /// When `true`, transfers are recorded but never settled: the client waits for a disposition
+    /// that does not come.
+    pub fn set_never_settle(&self, never: bool) {
+        self.never_settle.store(never, Ordering::SeqCst);
+    }
+
+    /// After `transfers` more transfers are handled normally, the next one makes the peer drop its
+    /// TCP connection without settling it or recording anything from it. `Some(0)` drops on the
+    /// very next transfer. The knob fires once and then turns itself off; `None` disarms it.
+    pub fn drop_connection_after_transfers(&self, transfers: Option<u32>) {
+        *lock(&self.drop_after_transfers) = transfers;
+    }
+
+    /// Whether new connections are refused.
+    pub fn refuses_connections(&self) -> bool {
+        self.refuse_connections.load(Ordering::SeqCst)
+    }
+
+    /// Whether transfers are rejected.
+    pub fn rejects_transfers(&self) -> bool {
+        self.reject_transfers.load(Ordering::SeqCst)
+    }
+
+    /// Whether transfers are left unsettled.
+    pub fn never_settles(&self) -> bool {
+        self.never_settle.load(Ordering::SeqCst)
+    }
+
+    /// The status to answer a put-token carrying `token`.
+    pub(crate) fn put_token_status_for(&self, token: &str) -> u16 {
+        let rejected = lock(&self.reject_token_containing)
+            .as_deref()
+            .is_some_and(|needle| token.contains(needle));
+        if rejected {
+            PUT_TOKEN_UNAUTHORIZED
+        } else {
+            self.put_token_status.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Counts one arriving transfer against the drop knob; `true` when this transfer must drop the
+    /// connection (the knob is then disarmed).
+    pub(crate) fn take_connection_drop(&self) -> bool {
+        let mut remaining = lock(&self.drop_after_transfers);
+        match *remaining {
+            Some(0) => {
+                *remaining = None;
+                true
+            }
+            Some(n) => {
+                *remaining = Some(n - 1);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning: the guarded values are plain settings that a panic elsewhere
+/// cannot leave half-written.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_token_status_defaults_to_accepted() {
+        assert_eq!(Faults::default().put_token_status_for("any"), 202);
+    }
+
+    #[test]
+    fn reject_token_containing_only_hits_matching_tokens() {
+        let faults = Faults::default();
+        faults.set_reject_token_containing(Some("skn=primary".into()));
+        assert_eq!(faults.put_token_status_for("sig=x&skn=primary"), 401);
+        assert_eq!(faults.put_token_status_for("sig=x&skn=secondary"), 202);
+        faults.set_put_token_status(500);
+        assert_eq!(faults.put_token_status_for("sig=x&skn=secondary"), 500);
+    }
+
+    #[test]
+    fn drop_knob_counts_down_then_fires_once() {
+        let faults = Faults::default();
+        assert!(!faults.take_connection_drop());
+        faults.drop_connection_after_transfers(Some(2));
+        assert!(!faults.take_connection_drop());
+        assert!(!faults.take_connection_drop());
+        assert!(faults.take_connection_drop());
+        assert!(!faults.take_connection_drop());
+    }
+}

@@ -1,0 +1,492 @@
+//! End to end: the real server and the Event Hubs sink against the local Event Hubs peer.
+//! Host-shaped requests go in; the peer shows exactly what reached the records and dead-letter hubs.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adt_bridge::adt::decode_event_hub;
+use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
+use adt_bridge::config::transform_options;
+use adt_bridge::host::{serve, App, InvocationRequest, Server};
+use adt_bridge::records::{transform_batch, Record};
+use adt_bridge::sink::eventhubs::EventHubsSink;
+use adt_bridge::sink::partition::partition_index;
+use azure_messaging_eventhubs::RetryOptions;
+use eventhubs_peer::{Peer, PeerConfig, ReceivedEvent};
+use serde_json::{json, Value};
+use support::*;
+
+const PARTITIONS: u32 = 4;
+const WAIT: Duration = Duration::from_secs(10);
+
+fn peer_config() -> PeerConfig {
+    PeerConfig::new("localhost")
+        .hub("records", PARTITIONS)
+        .hub("deadletter", 1)
+}
+
+fn emulator_connection(addr: SocketAddr, key_name: &str) -> String {
+    format!("Endpoint=sb://localhost:{}/;SharedAccessKeyName={key_name};SharedAccessKey=ZGV2a2V5;UseDevelopmentEmulator=true", addr.port())
+}
+
+/// Short retries so fault tests fail fast; the host's retry policy is what retries for real.
+fn quick_retry() -> RetryOptions {
+    RetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(50),
+        max_delay: azure_core::time::Duration::milliseconds(200),
+        max_total_elapsed: azure_core::time::Duration::seconds(3),
+        max_retries: 2,
+    }
+}
+
+struct Bridge {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Bridge {
+    async fn start(settings: &[(&'static str, String)]) -> Bridge {
+        let map: BTreeMap<&str, &str> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let options = transform_options(&map).unwrap();
+        let records = hub_settings(&map, RECORDS_HUB).unwrap();
+        let dead_letters = map
+            .get("BRIDGE_DEADLETTER_EVENTHUB_NAME")
+            .map(|s| s.to_string());
+        let sink = Arc::new(EventHubsSink::new(records, dead_letters, quick_retry()));
+        let server = Arc::new(Server {
+            app: App {
+                options,
+                sink,
+                simulator: None,
+            },
+            max_request_bytes: 64 << 20,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve(listener, server, async {
+            let _ = stopped.await;
+        }));
+        Bridge { addr, stop }
+    }
+
+    async fn post(&self, function: &str, body: &Value) -> (u16, Value) {
+        post_chunked(
+            self.addr,
+            &format!("/{function}"),
+            body.to_string().as_bytes(),
+            64 * 1024,
+        )
+        .await
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+    }
+}
+
+fn emulator_settings(addr: SocketAddr, format: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("TsiEventHubConnection", emulator_connection(addr, "dev")),
+        ("TSI_EVENTHUB_NAME", "records".into()),
+        ("BRIDGE_DEADLETTER_EVENTHUB_NAME", "deadletter".into()),
+        ("BRIDGE_RECORD_FORMAT", format.into()),
+    ]
+}
+
+/// The records the transform makes of a request: what the peer must end up holding.
+fn expected_records(request: &Value, format: &str) -> Vec<Record> {
+    let map = BTreeMap::from([("BRIDGE_RECORD_FORMAT", format)]);
+    let options = transform_options(&map).unwrap();
+    let parsed = InvocationRequest::parse(request.to_string().as_bytes()).unwrap();
+    let batch = parsed.event_hub_batch("events").unwrap();
+    let decoded = batch
+        .messages
+        .iter()
+        .map(|m| decode_event_hub(m, options.decoded_kinds()));
+    transform_batch(decoded, &options, parsed.utc_now().unwrap()).records
+}
+
+/// Checks the peer holds exactly `expected` (each once), on the partition the service would pick
+/// for the twin, in per-twin order, with body, content type, message id and properties.
+fn assert_delivered_exactly(received: &[ReceivedEvent], expected: &[Record], format: &str) {
+    assert_eq!(received.len(), expected.len(), "event count");
+    let by_id: HashMap<&str, &ReceivedEvent> = received
+        .iter()
+        .map(|e| (e.message_id.as_deref().unwrap(), e))
+        .collect();
+    assert_eq!(by_id.len(), expected.len(), "message ids are unique");
+    for record in expected {
+        let event = by_id[record.message_id.as_str()];
+        assert_eq!(String::from_utf8_lossy(&event.body), record.body);
+        assert_eq!(event.content_type.as_deref(), Some("application/json"));
+        let partition = partition_index(record.twin_id.as_str(), PARTITIONS as usize).to_string();
+        assert_eq!(
+            event.partition_id.as_deref(),
+            Some(partition.as_str()),
+            "twin {}",
+            record.twin_id
+        );
+        assert_eq!(
+            event.properties["cloudEvents:id"],
+            record.origin.event_id.as_str()
+        );
+        assert_eq!(
+            event.properties["cloudEvents:type"],
+            "Microsoft.DigitalTwins.Twin.Update"
+        );
+        assert_eq!(
+            event.properties["cloudEvents:source"],
+            "cocoa-works.api.weu.digitaltwins.azure.net"
+        );
+        assert_eq!(event.properties["recordFormat"], format);
+    }
+    let mut last_seen: HashMap<String, usize> = HashMap::new();
+    let position: HashMap<&str, usize> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.message_id.as_str(), i))
+        .collect();
+    for event in received {
+        let index = position[event.message_id.as_deref().unwrap()];
+        let twin = expected[index].twin_id.to_string();
+        if let Some(previous) = last_seen.insert(twin.clone(), index) {
+            assert!(previous < index, "twin {twin}: records out of order");
+        }
+    }
+}
+
+fn batch(size: usize) -> Value {
+    let events: Vec<_> = (0..size)
+        .map(|i| {
+            let twin = format!("Step-{}", i % 7);
+            twin_update(
+                i,
+                &twin,
+                json!([{"op": "replace", "path": "/ChasisTemperature", "value": 200 + i},
+                                         {"op": "replace", "path": "/PowerUsage", "value": 70.5}]),
+            )
+        })
+        .collect();
+    event_hub_request(&events, HubRequestOptions::default())
+}
+
+#[tokio::test]
+async fn tsi_records_reach_the_peer_exactly_over_the_emulator_connection_string() {
+    let peer = Peer::start(peer_config()).await.unwrap();
+    let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
+    let request = batch(50);
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let received = peer.wait_for_events("records", 50, WAIT).await;
+    assert_delivered_exactly(&received, &expected_records(&request, "tsi"), "tsi");
+    bridge.stop();
+    peer.stop().await;
+}
+
+#[tokio::test]
+async fn data_history_rows_reach_the_peer_over_a_connection_string_with_entity_path() {
+    let peer = Peer::start(peer_config()).await.unwrap();
+    let connection = format!(
+        "{};EntityPath=records",
+        emulator_connection(peer.addr(), "dev")
+    );
+    let bridge = Bridge::start(&[
+        ("TsiEventHubConnection", connection),
+        ("BRIDGE_RECORD_FORMAT", "data-history".into()),
+    ])
+    .await;
+    let request = batch(20);
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let received = peer.wait_for_events("records", 40, WAIT).await;
+    assert_delivered_exactly(
+        &received,
+        &expected_records(&request, "data-history"),
+        "data-history",
+    );
+    bridge.stop();
+    peer.stop().await;
+}
+
+#[tokio::test]
+async fn the_peer_down_at_the_first_request_fails_it_and_the_retry_delivers_everything() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let bridge = Bridge::start(&emulator_settings(addr, "tsi")).await;
+    let request = batch(10);
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body["Error"].is_string());
+    let peer = Peer::start_on(peer_config(), addr).await.unwrap();
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let received = peer.wait_for_events("records", 10, WAIT).await;
+    assert_delivered_exactly(&received, &expected_records(&request, "tsi"), "tsi");
+    bridge.stop();
+    peer.stop().await;
+}
+
+/// Retries a request the way the host's retry policy does, until it answers 200.
+async fn until_delivered(bridge: &Bridge, request: &Value) -> usize {
+    for attempt in 1..=10 {
+        let (status, _) = bridge.post("TwinUpdatesEventHub", request).await;
+        if status == 200 {
+            return attempt;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("not delivered after 10 attempts");
+}
+
+/// Every expected record is present; duplicates (from retries) carry the same message id and body.
+fn assert_at_least_once(received: &[ReceivedEvent], expected: &[Record]) {
+    let mut seen: HashMap<&str, &ReceivedEvent> = HashMap::new();
+    for event in received {
+        let id = event.message_id.as_deref().unwrap();
+        if let Some(first) = seen.insert(id, event) {
+            assert_eq!(
+                first.body, event.body,
+                "a duplicate carries the same record"
+            );
+        }
+    }
+    for record in expected {
+        assert!(
+            seen.contains_key(record.message_id.as_str()),
+            "lost {}",
+            record.message_id
+        );
+    }
+    println!(
+        "peer holds {} events for {} records ({} duplicates)",
+        received.len(),
+        expected.len(),
+        received.len() - seen.len()
+    );
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_batch_loses_nothing() {
+    let peer = Peer::start(peer_config()).await.unwrap();
+    let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
+    let request = batch(40);
+    peer.faults().drop_connection_after_transfers(Some(1));
+    let attempts = until_delivered(&bridge, &request).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = peer.events("records");
+    println!("delivered after {attempts} attempt(s)");
+    assert_at_least_once(&received, &expected_records(&request, "tsi"));
+    bridge.stop();
+    peer.stop().await;
+}
+
+#[tokio::test]
+async fn rejected_transfers_fail_the_invocation_until_the_hub_accepts_again() {
+    let peer = Peer::start(peer_config()).await.unwrap();
+    let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
+    let request = batch(15);
+    peer.faults().set_reject_transfers(true);
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 500, "{body}");
+    peer.faults().set_reject_transfers(false);
+    until_delivered(&bridge, &request).await;
+    let received = peer.wait_for_events("records", 15, WAIT).await;
+    assert_at_least_once(&received, &expected_records(&request, "tsi"));
+    bridge.stop();
+    peer.stop().await;
+}
+
+#[tokio::test]
+async fn refused_authentication_is_named_without_the_secret_and_the_secondary_takes_over() {
+    let peer = Peer::start(peer_config()).await.unwrap();
+    let primary =
+        emulator_connection(peer.addr(), "primary").replace("ZGV2a2V5", "cHJpbWFyeS1rZXktdmFsdWU=");
+    let mut settings = emulator_settings(peer.addr(), "tsi");
+    settings[0].1 = primary;
+    peer.faults()
+        .set_reject_token_containing(Some("skn=primary".into()));
+    let bridge = Bridge::start(&settings).await;
+    let request = batch(5);
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 500, "{body}");
+    let error = body["Error"].as_str().unwrap();
+    assert!(error.contains("authentication"), "{error}");
+    assert!(!error.contains("cHJpbWFyeS1rZXktdmFsdWU="), "{error}");
+    bridge.stop();
+
+    settings.push((
+        "TsiEventHubConnection__secondary",
+        emulator_connection(peer.addr(), "secondary"),
+    ));
+    let bridge = Bridge::start(&settings).await;
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let received = peer.wait_for_events("records", 5, WAIT).await;
+    assert_delivered_exactly(&received, &expected_records(&request, "tsi"), "tsi");
+    bridge.stop();
+    peer.stop().await;
+}
+
+#[tokio::test]
+async fn poisoned_events_and_oversized_records_go_to_the_dead_letter_hub_and_the_rest_is_delivered()
+{
+    let peer = Peer::start(peer_config().max_message_size(8192))
+        .await
+        .unwrap();
+    let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
+    let mut events: Vec<_> = (0..6).map(grinding_update).collect();
+    events[1].body = "Vibration=112".into();
+    events[3]
+        .properties
+        .as_object_mut()
+        .unwrap()
+        .remove("cloudEvents:subject");
+    events[4] = twin_update(
+        4,
+        "GrindingStep",
+        json!([{"op": "add", "path": "/Note", "value": "x".repeat(9000)}]),
+    );
+    let request = event_hub_request(&events, HubRequestOptions::default());
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let summary = body["Logs"][0].as_str().unwrap();
+    assert!(
+        summary.contains("too_large=1") && summary.contains("dead_lettered=3"),
+        "{summary}"
+    );
+    let delivered: Vec<_> = peer
+        .wait_for_events("records", 3, WAIT)
+        .await
+        .iter()
+        .map(|e| e.message_id.clone().unwrap())
+        .collect();
+    let mut delivered = delivered;
+    delivered.sort();
+    assert_eq!(delivered, ["evt-00000:0", "evt-00002:0", "evt-00005:0"]);
+    let letters = peer.wait_for_events("deadletter", 3, WAIT).await;
+    let reasons: Vec<_> = letters
+        .iter()
+        .map(|l| l.properties["deadLetterReason"].clone())
+        .collect();
+    assert_eq!(reasons, ["body-not-json", "no-twin-id", "record-too-large"]);
+    assert_eq!(letters[0].body, b"Vibration=112", "the raw body");
+    assert_eq!(
+        letters[0].properties["cloudEvents:id"], "evt-00001",
+        "the original properties"
+    );
+    assert!(
+        letters[2]
+            .properties
+            .contains_key("deadLetterTruncatedFrom"),
+        "cut to fit the dead-letter hub"
+    );
+    bridge.stop();
+    peer.stop().await;
+}
+
+/// The whole local pipeline with no ADT: the simulator's `eventhub` mode writes ADT-shaped
+/// notifications to the twins hub; what the peer received goes to the bridge as the Functions
+/// host would deliver it; the records reach the records hub.
+#[tokio::test]
+async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
+    use adt_bridge::config::eventhubs::TWINS_HUB;
+    use adt_bridge::simulator::delivery::{Simulator, SimulatorMode, TwinsHubNotifications};
+    use adt_bridge::simulator::{Factory, FactoryConfig};
+    use adt_bridge::sink::eventhubs::KeyedWriter;
+    use adt_bridge::sink::memory::MemorySink;
+
+    let peer = Peer::start(
+        PeerConfig::new("localhost")
+            .hub("twins", 2)
+            .hub("records", PARTITIONS)
+            .hub("deadletter", 1),
+    )
+    .await
+    .unwrap();
+    let twins_settings = BTreeMap::from([
+        (
+            "TwinsEventHubConnection",
+            emulator_connection(peer.addr(), "dev"),
+        ),
+        ("TWINS_EVENTHUB_NAME", "twins".to_owned()),
+    ]);
+    let twins_settings: BTreeMap<&str, &str> = twins_settings
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let writer = KeyedWriter::new(
+        hub_settings(&twins_settings, TWINS_HUB).unwrap(),
+        quick_retry(),
+    );
+    let simulator = Simulator {
+        factory: Factory::new(FactoryConfig::with_seed(5)),
+        mode: SimulatorMode::EventHub,
+        delivery: Some(Arc::new(TwinsHubNotifications {
+            writer,
+            instance_host: "cocoa-works.api.weu.digitaltwins.azure.net".into(),
+        })),
+    };
+    let server = Arc::new(Server {
+        app: App {
+            options: Default::default(),
+            sink: Arc::new(MemorySink::new()),
+            simulator: Some(simulator),
+        },
+        max_request_bytes: 1 << 20,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let simulator_addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, server, std::future::pending()));
+    for second in [0, 5, 10] {
+        let timer = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "ScheduleStatus": null, "IsPastDue": false}},
+                           "Metadata": {"sys": {"MethodName": "FactorySimulator", "UtcNow": format!("2026-05-01T12:00:{second:02}.0000000Z"), "RandGuid": "x"}}});
+        let (status, body) = post_chunked(
+            simulator_addr,
+            "/FactorySimulator",
+            timer.to_string().as_bytes(),
+            4096,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let notifications = peer.wait_for_events("twins", 9, WAIT).await;
+    assert_eq!(notifications.len(), 9);
+    let events: Vec<HubEvent> = notifications
+        .iter()
+        .map(|n| HubEvent {
+            body: String::from_utf8(n.body.clone()).unwrap(),
+            properties: serde_json::to_value(&n.properties).unwrap(),
+        })
+        .collect();
+    let request = event_hub_request(&events, HubRequestOptions::default());
+    let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let records = peer.wait_for_events("records", 9, WAIT).await;
+    assert_eq!(
+        records.len(),
+        9,
+        "one record per step update (values and sourceTimes share a timestamp)"
+    );
+    for record in &records {
+        let body: Value = serde_json::from_slice(&record.body).unwrap();
+        assert!(
+            body["timestamp"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-05-01T12:00:"),
+            "{body}"
+        );
+        assert!(["FanningRoastingStep", "GrindingStep", "MouldingStep"]
+            .contains(&body["$dtId"].as_str().unwrap()));
+        assert!(body["ChasisTemperature"].is_f64(), "{body}");
+    }
+    bridge.stop();
+    peer.stop().await;
+}
