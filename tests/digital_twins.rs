@@ -227,3 +227,82 @@ async fn errors_name_the_status_and_the_request() {
     );
     assert!(DigitalTwinsClient::new("not a url", Arc::new(StaticToken(String::new()))).is_err());
 }
+
+/// The `FactorySimulator` function in `adt` mode, invoked as the host invokes a timer: one PATCH
+/// per step twin, with the tick's readings and their sourceTime.
+#[tokio::test]
+async fn a_timer_tick_in_adt_mode_patches_the_three_step_twins() {
+    use adt_bridge::host::{serve, App, Server};
+    use adt_bridge::records::TransformOptions;
+    use adt_bridge::simulator::delivery::{AdtPatches, Simulator, SimulatorMode};
+    use adt_bridge::simulator::{Factory, FactoryConfig};
+    use adt_bridge::sink::memory::MemorySink;
+
+    let (base, state) = stand_in().await;
+    setup(&client(&base), &models(), &twins(), &relationships())
+        .await
+        .unwrap();
+    let before = state.lock().unwrap().seen.len();
+    let simulator = Simulator {
+        factory: Factory::new(FactoryConfig::with_seed(9)),
+        mode: SimulatorMode::Adt,
+        delivery: Some(Arc::new(AdtPatches(client(&base)))),
+    };
+    let server = Arc::new(Server {
+        app: App {
+            options: TransformOptions::default(),
+            sink: Arc::new(MemorySink::new()),
+            simulator: Some(simulator),
+        },
+        max_request_bytes: 1 << 20,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, server, std::future::pending()));
+    let timer = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "ScheduleStatus": {"Last": "0001-01-01T00:00:00+00:00", "Next": "2026-05-01T12:00:05+00:00", "LastUpdated": "0001-01-01T00:00:00+00:00"}, "IsPastDue": false}},
+                       "Metadata": {"sys": {"MethodName": "FactorySimulator", "UtcNow": "2026-05-01T12:00:00.0000000Z", "RandGuid": "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}}});
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/FactorySimulator"))
+        .json(&timer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["Logs"][0].as_str().unwrap().contains("updates=3"),
+        "{body}"
+    );
+    let instance = state.lock().unwrap();
+    let patches: Vec<&Seen> = instance.seen[before..]
+        .iter()
+        .filter(|s| s.method == Method::PATCH)
+        .collect();
+    let mut paths: Vec<&str> = patches.iter().map(|s| s.path.as_str()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/digitaltwins/FanningRoastingStep",
+            "/digitaltwins/GrindingStep",
+            "/digitaltwins/MouldingStep"
+        ]
+    );
+    for patch in patches {
+        assert_eq!(
+            patch.content_type.as_deref(),
+            Some("application/json-patch+json")
+        );
+        let ops = patch.body.as_array().unwrap();
+        assert!(ops
+            .iter()
+            .any(|op| op["path"] == "/ChasisTemperature" && op["value"].is_number()));
+        assert!(ops
+            .iter()
+            .any(|op| op["path"] == "/$metadata/ChasisTemperature/sourceTime"
+                && op["value"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("2026-05-01T12:00:00")));
+    }
+}
