@@ -5,6 +5,7 @@
 //! an invocation costs at most one send per partition it touches (more only when a partition's
 //! records pass the link's `max-message-size`), and a twin's records stay in order on one partition.
 
+mod batching;
 mod producer;
 
 use std::time::Duration;
@@ -14,8 +15,9 @@ use azure_messaging_eventhubs::{EventDataBatchOptions, RetryOptions};
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use serde_json::Value;
 
-use producer::{classify, HubProducer, Opened};
+use batching::{fits_alone, send_in_batches};
 pub use producer::{credential, credential_choice, CredentialChoice};
+use producer::{HubProducer, Opened};
 
 use super::partition::partition_index;
 use super::{DeadLetter, Delivery, RecordSink, SinkError};
@@ -189,57 +191,26 @@ async fn send_partition(
     records: &[Record],
     indices: &[usize],
 ) -> Result<Delivery, SinkError> {
-    let client = &opened.client;
     let options = || {
         Some(EventDataBatchOptions {
             partition_id: Some(partition.to_owned()),
             ..Default::default()
         })
     };
-    let mut batch = client
-        .create_batch(options())
-        .await
-        .map_err(|e| classify(&e, None))?;
-    let mut delivery = Delivery::default();
-    let mut in_batch = 0;
-    for &index in indices {
-        let event = record_event(&records[index]);
-        if batch
-            .try_add_event_data(event.clone(), None)
-            .map_err(|e| classify(&e, None))?
-        {
-            in_batch += 1;
-            continue;
-        }
-        if in_batch > 0 {
-            client
-                .send_batch(batch, None)
-                .await
-                .map_err(|e| classify(&e, None))?;
-            delivery.sent += in_batch;
-            batch = client
-                .create_batch(options())
-                .await
-                .map_err(|e| classify(&e, None))?;
-            in_batch = 0;
-            if batch
-                .try_add_event_data(event, None)
-                .map_err(|e| classify(&e, None))?
-            {
-                in_batch = 1;
-                continue;
-            }
-        }
-        delivery.too_large.push(index);
-    }
-    if in_batch > 0 {
-        client
-            .send_batch(batch, None)
-            .await
-            .map_err(|e| classify(&e, None))?;
-        delivery.sent += in_batch;
-    }
-    Ok(delivery)
+    // Collected first: a lazy iterator held across the awaits would make the future not `Send`.
+    let events: Vec<EventData> = indices
+        .iter()
+        .map(|&index| record_event(&records[index]))
+        .collect();
+    let done = send_in_batches(&opened.client, options, events).await?;
+    Ok(Delivery {
+        sent: done.sent,
+        too_large: done
+            .too_large
+            .iter()
+            .map(|&position| indices[position])
+            .collect(),
+    })
 }
 
 /// The event for a dead letter: the raw body (its first `keep` bytes, when it must be cut to fit),
@@ -275,58 +246,31 @@ fn truncated(text: &str, max: usize) -> String {
 
 async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, SinkError> {
     let client = &opened.client;
-    let mut batch = client
-        .create_batch(None)
-        .await
-        .map_err(|e| classify(&e, None))?;
-    let (mut sent, mut in_batch) = (0, 0);
-    for letter in letters {
-        let event = letter_event(letter, usize::MAX);
-        if batch
-            .try_add_event_data(event.clone(), None)
-            .map_err(|e| classify(&e, None))?
-        {
-            in_batch += 1;
-            continue;
-        }
-        if in_batch > 0 {
-            client
-                .send_batch(batch, None)
-                .await
-                .map_err(|e| classify(&e, None))?;
-            sent += in_batch;
-            batch = client
-                .create_batch(None)
-                .await
-                .map_err(|e| classify(&e, None))?;
-            in_batch = 0;
-        }
-        // Too large even alone: keep as much of the body as fits, halving until it does.
-        let mut keep = letter.body.len();
-        loop {
-            let event = letter_event(letter, keep);
-            if batch
-                .try_add_event_data(event, None)
-                .map_err(|e| classify(&e, None))?
-            {
-                in_batch += 1;
-                break;
-            }
+    let full: Vec<EventData> = letters
+        .iter()
+        .map(|letter| letter_event(letter, usize::MAX))
+        .collect();
+    let done = send_in_batches(client, || None, full).await?;
+    // Too large even alone: keep as much of the body as fits, halving until it does.
+    let mut cut = Vec::with_capacity(done.too_large.len());
+    for &position in &done.too_large {
+        let letter = &letters[position];
+        let mut keep = letter.body.len() / 2;
+        while !fits_alone(client, None, letter_event(letter, keep)).await? {
             if keep == 0 {
                 tracing::error!(reason = %letter.reason, "dead letter does not fit the dead-letter hub even without its body");
                 break;
             }
             keep /= 2;
         }
+        cut.push(letter_event(letter, keep));
     }
-    if in_batch > 0 {
-        client
-            .send_batch(batch, None)
-            .await
-            .map_err(|e| classify(&e, None))?;
-        sent += in_batch;
-    }
-    Ok(sent)
+    let cut_sent = if cut.is_empty() {
+        0
+    } else {
+        send_in_batches(client, || None, cut).await?.sent
+    };
+    Ok(done.sent + cut_sent)
 }
 
 /// Sends prepared events to a hub with a partition key, for producers other than the bridge (the
@@ -367,51 +311,19 @@ async fn send_keyed(
     partition_key: &str,
     events: &[EventData],
 ) -> Result<(), SinkError> {
-    let client = &opened.client;
     let options = || {
         Some(EventDataBatchOptions {
             partition_key: Some(partition_key.to_owned()),
             ..Default::default()
         })
     };
-    let mut batch = client
-        .create_batch(options())
-        .await
-        .map_err(|e| classify(&e, None))?;
-    for event in events {
-        if batch
-            .try_add_event_data(event.clone(), None)
-            .map_err(|e| classify(&e, None))?
-        {
-            continue;
-        }
-        if batch.is_empty() {
-            return Err(SinkError::NotAccepted(
-                "an event is larger than the hub accepts".into(),
-            ));
-        }
-        client
-            .send_batch(batch, None)
-            .await
-            .map_err(|e| classify(&e, None))?;
-        batch = client
-            .create_batch(options())
-            .await
-            .map_err(|e| classify(&e, None))?;
-        if !batch
-            .try_add_event_data(event.clone(), None)
-            .map_err(|e| classify(&e, None))?
-        {
-            return Err(SinkError::NotAccepted(
-                "an event is larger than the hub accepts".into(),
-            ));
-        }
+    let done = send_in_batches(&opened.client, options, events.to_vec()).await?;
+    if done.too_large.is_empty() {
+        Ok(())
+    } else {
+        Err(SinkError::NotAccepted(format!(
+            "{} event(s) larger than the hub accepts",
+            done.too_large.len()
+        )))
     }
-    if !batch.is_empty() {
-        client
-            .send_batch(batch, None)
-            .await
-            .map_err(|e| classify(&e, None))?;
-    }
-    Ok(())
 }
