@@ -14,38 +14,55 @@ use adt_bridge::records::{transform_batch, TransformOptions};
 use adt_bridge::time::Timestamp;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::json;
-use support::{event_hub_request, event_grid_request, twin_update, HubEvent, HubRequestOptions};
+use support::{event_grid_request, event_hub_request, twin_update, HubEvent, HubRequestOptions};
 
 /// A factory step's reading as the simulator sends it: the changing properties and their sourceTime.
 fn factory_update(index: usize) -> HubEvent {
     let second = index % 60;
     let at = format!("2026-05-01T12:00:{second:02}.{:07}Z", index % 10_000_000);
     let (twin, patch) = match index % 3 {
-        0 => ("FanningRoastingStep", json!([
-            {"op": "replace", "path": "/ChasisTemperature", "value": 140.0 + (index % 7) as f64 * 0.37},
-            {"op": "replace", "path": "/FanSpeed", "value": 12.25},
-            {"op": "replace", "path": "/PowerUsage", "value": 71.5},
-            {"op": "replace", "path": "/RoastingTime", "value": 95},
-            {"op": "add", "path": "/$metadata/ChasisTemperature/sourceTime", "value": at},
-        ])),
-        1 => ("GrindingStep", json!([
-            {"op": "replace", "path": "/ChasisTemperature", "value": 204.5},
-            {"op": "replace", "path": "/Force", "value": 305.25},
-            {"op": "replace", "path": "/Vibration", "value": 110.0 + (index % 11) as f64},
-            {"op": "replace", "path": "/PowerUsage", "value": 66.75},
-            {"op": "add", "path": "/$metadata/Vibration/sourceTime", "value": at},
-        ])),
-        _ => ("MouldingStep", json!([
-            {"op": "replace", "path": "/ChasisTemperature", "value": 88.5},
-            {"op": "replace", "path": "/PowerUsage", "value": 62},
-        ])),
+        0 => (
+            "FanningRoastingStep",
+            json!([
+                {"op": "replace", "path": "/ChasisTemperature", "value": 140.0 + (index % 7) as f64 * 0.37},
+                {"op": "replace", "path": "/FanSpeed", "value": 12.25},
+                {"op": "replace", "path": "/PowerUsage", "value": 71.5},
+                {"op": "replace", "path": "/RoastingTime", "value": 95},
+                {"op": "add", "path": "/$metadata/ChasisTemperature/sourceTime", "value": at},
+            ]),
+        ),
+        1 => (
+            "GrindingStep",
+            json!([
+                {"op": "replace", "path": "/ChasisTemperature", "value": 204.5},
+                {"op": "replace", "path": "/Force", "value": 305.25},
+                {"op": "replace", "path": "/Vibration", "value": 110.0 + (index % 11) as f64},
+                {"op": "replace", "path": "/PowerUsage", "value": 66.75},
+                {"op": "add", "path": "/$metadata/Vibration/sourceTime", "value": at},
+            ]),
+        ),
+        _ => (
+            "MouldingStep",
+            json!([
+                {"op": "replace", "path": "/ChasisTemperature", "value": 88.5},
+                {"op": "replace", "path": "/PowerUsage", "value": 62},
+            ]),
+        ),
     };
     twin_update(index, twin, patch)
 }
 
-fn decode_and_transform(messages: &[EventHubMessage], options: &TransformOptions, now: Timestamp) -> usize {
+fn decode_and_transform(
+    messages: &[EventHubMessage],
+    options: &TransformOptions,
+    now: Timestamp,
+) -> usize {
     let kinds = options.decoded_kinds();
-    let outcome = transform_batch(messages.iter().map(|m| decode_event_hub(m, kinds)), options, now);
+    let outcome = transform_batch(
+        messages.iter().map(|m| decode_event_hub(m, kinds)),
+        options,
+        now,
+    );
     outcome.records.len()
 }
 
@@ -54,7 +71,9 @@ fn event_hub(c: &mut Criterion) {
     let now = Timestamp::parse("2026-05-01T12:05:00Z").unwrap();
     for size in [1usize, 100, 1000] {
         let events: Vec<_> = (0..size).map(factory_update).collect();
-        let body = event_hub_request(&events, HubRequestOptions::default()).to_string().into_bytes();
+        let body = event_hub_request(&events, HubRequestOptions::default())
+            .to_string()
+            .into_bytes();
 
         let mut group = c.benchmark_group("eventhub_request");
         group.throughput(Throughput::Bytes(body.len() as u64));
@@ -67,12 +86,18 @@ fn event_hub(c: &mut Criterion) {
         });
         group.finish();
 
-        let messages = InvocationRequest::parse(&body).unwrap().event_hub_batch("events").unwrap().messages;
+        let messages = InvocationRequest::parse(&body)
+            .unwrap()
+            .event_hub_batch("events")
+            .unwrap()
+            .messages;
         let mut group = c.benchmark_group("eventhub_events");
         group.throughput(Throughput::Elements(size as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &messages, |b, messages| {
-            b.iter(|| decode_and_transform(black_box(messages), &options, now))
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(size),
+            &messages,
+            |b, messages| b.iter(|| decode_and_transform(black_box(messages), &options, now)),
+        );
         group.finish();
     }
 }
@@ -88,7 +113,13 @@ fn event_grid(c: &mut Criterion) {
             let request = InvocationRequest::parse(black_box(&body)).unwrap();
             let event = request.event_grid_event("event").unwrap();
             let now = Timestamp::parse("2026-05-01T12:05:00Z").unwrap();
-            transform_batch([decode_event_grid(&event, options.decoded_kinds())], &options, now).records.len()
+            transform_batch(
+                [decode_event_grid(&event, options.decoded_kinds())],
+                &options,
+                now,
+            )
+            .records
+            .len()
         })
     });
     group.finish();
