@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
 /// An instant in UTC plus the number of fractional-second digits to print (0 to 9).
 ///
@@ -38,7 +38,9 @@ impl Timestamp {
     /// assert!(Timestamp::parse("yesterday").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
-        parse_iso(text.trim()).ok_or_else(|| TimestampError(truncate(text, 64)))
+        parse_fixed_layout(text.as_bytes())
+            .or_else(|| parse_iso(text.trim()))
+            .ok_or_else(|| TimestampError(truncate(text, 64)))
     }
 
     /// A timestamp from an instant, printed with `digits` fractional digits (clamped to 9).
@@ -85,6 +87,26 @@ impl std::hash::Hash for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every record carries a timestamp, so the common case is written digit by digit;
+        // chrono's `format` re-reads its format string on every call.
+        match IsoText::of(self) {
+            Some(text) => f.write_str(text.as_str()),
+            None => self.fmt_general(f),
+        }
+    }
+}
+
+impl Timestamp {
+    /// Appends the text `Display` writes: ASCII digits and separators, which JSON never escapes.
+    pub(crate) fn append_text(&self, out: &mut Vec<u8>) {
+        match IsoText::of(self) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => out.extend_from_slice(self.to_string().as_bytes()),
+        }
+    }
+
+    /// Years outside 0..=9999 (printed with a sign) and leap seconds: chrono's formatting rules.
+    fn fmt_general(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.instant.format("%Y-%m-%dT%H:%M:%S"))?;
         if self.digits > 0 {
             let nanos = format!("{:09}", self.instant.timestamp_subsec_nanos());
@@ -94,14 +116,131 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.f]Z` on the stack: at most 19 + 1 + 9 + 1 bytes.
+struct IsoText {
+    bytes: [u8; 30],
+    len: usize,
+}
+
+impl IsoText {
+    /// The text of a timestamp with a four-digit year outside a leap second, else `None`.
+    fn of(timestamp: &Timestamp) -> Option<Self> {
+        let utc = timestamp.instant.naive_utc();
+        let (date, time) = (utc.date(), utc.time());
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+        let nanos = time.nanosecond();
+        if nanos >= 1_000_000_000 {
+            return None;
+        }
+        let mut text = IsoText {
+            bytes: [0; 30],
+            len: 0,
+        };
+        text.push_digits(year, 4);
+        text.push(b'-');
+        text.push_digits(date.month(), 2);
+        text.push(b'-');
+        text.push_digits(date.day(), 2);
+        text.push(b'T');
+        text.push_digits(time.hour(), 2);
+        text.push(b':');
+        text.push_digits(time.minute(), 2);
+        text.push(b':');
+        text.push_digits(time.second(), 2);
+        if timestamp.digits > 0 {
+            let digits = u32::from(timestamp.digits);
+            text.push(b'.');
+            text.push_digits(nanos / 10u32.pow(9 - digits), digits);
+        }
+        text.push(b'Z');
+        Some(text)
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// The last `width` decimal digits of `value`, zero-padded.
+    fn push_digits(&mut self, mut value: u32, width: u32) {
+        let width = width as usize;
+        for slot in self.bytes[self.len..self.len + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len += width;
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("ASCII digits and separators")
+    }
+}
+
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match IsoText::of(self) {
+            Some(text) => serializer.serialize_str(text.as_str()),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
 fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f…][Z]`, the layout ADT, the simulator and the Functions host write,
+/// read straight from the bytes: every event and most patches carry one, and chrono's parser
+/// re-reads its format string each time. Any other text (offsets, other separators, leap seconds,
+/// blanks around it) is left to [`parse_iso`], which reads this layout to the same result.
+fn parse_fixed_layout(text: &[u8]) -> Option<Timestamp> {
+    let (head, rest) = text.split_at_checked(19)?;
+    let &[y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0, s1] =
+        head
+    else {
+        return None;
+    };
+    let fraction = match rest.strip_suffix(b"Z").unwrap_or(rest) {
+        [] => &[][..],
+        [b'.', fraction @ ..]
+            if !fraction.is_empty() && fraction.iter().all(u8::is_ascii_digit) =>
+        {
+            fraction
+        }
+        _ => return None,
+    };
+    let kept = &fraction[..fraction.len().min(9)];
+    let nanos = fixed_number(kept)? * 10u32.pow(9 - kept.len() as u32);
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(fixed_number(&[y0, y1, y2, y3])?).ok()?,
+        fixed_number(&[mo0, mo1])?,
+        fixed_number(&[d0, d1])?,
+    )?;
+    let time = NaiveTime::from_hms_nano_opt(
+        fixed_number(&[h0, h1])?,
+        fixed_number(&[mi0, mi1])?,
+        fixed_number(&[s0, s1])?,
+        nanos,
+    )?;
+    let instant = NaiveDateTime::new(date, time).and_utc();
+    Some(Timestamp::from_instant(instant, kept.len() as u8))
+}
+
+/// The value of a run of ASCII digits (at most 9), or `None` if any byte is not a digit.
+fn fixed_number(digits: &[u8]) -> Option<u32> {
+    let mut value = 0;
+    for byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + u32::from(digit);
+    }
+    Some(value)
 }
 
 fn parse_iso(text: &str) -> Option<Timestamp> {
@@ -124,15 +263,16 @@ fn parse_iso(text: &str) -> Option<Timestamp> {
 
 /// Splits `.fffffff<zone>` into nanoseconds, the digit count kept (at most 9) and the zone text.
 fn split_fraction(rest: &str) -> Option<(u32, u8, &str)> {
-    let Some(fraction) = rest.strip_prefix(['.', ',']) else {
-        return Some((0, 0, rest));
+    let fraction = match rest.as_bytes().first() {
+        Some(b'.' | b',') => &rest[1..],
+        _ => return Some((0, 0, rest)),
     };
     let count = fraction.bytes().take_while(u8::is_ascii_digit).count();
     if count == 0 {
         return None;
     }
     let kept = &fraction[..count.min(9)];
-    let nanos = kept.parse::<u32>().ok()? * 10u32.pow(9 - kept.len() as u32);
+    let nanos = fixed_number(kept.as_bytes())? * 10u32.pow(9 - kept.len() as u32);
     Some((nanos, kept.len() as u8, &fraction[count..]))
 }
 
@@ -220,6 +360,48 @@ mod tests {
         assert!(!Timestamp::parse("2024-01-01T00:00:00Z")
             .unwrap()
             .is_placeholder());
+    }
+
+    /// The old way of writing a timestamp, which the digit-by-digit one must match.
+    fn chrono_text(timestamp: &Timestamp) -> String {
+        struct General<'a>(&'a Timestamp);
+        impl fmt::Display for General<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_general(f)
+            }
+        }
+        General(timestamp).to_string()
+    }
+
+    #[test]
+    fn years_past_9999_and_leap_seconds_are_written_as_chrono_writes_them() {
+        let late = Timestamp::parse("9999-12-31T23:30:00.5-01:00").unwrap();
+        assert_eq!(late.to_string(), "+10000-01-01T00:30:00.5Z");
+        let leap = Timestamp::parse("2016-12-31T23:59:60.25Z").unwrap();
+        assert_eq!(leap.to_string(), chrono_text(&leap));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fixed_layout_reads_as_the_general_parser_does(
+            y in 0u32..10_000, mo in 0u32..14, d in 0u32..33,
+            h in 0u32..26, mi in 0u32..62, s in 0u32..62,
+            fraction in "(\\.[0-9]{0,12})?", zone in "Z?",
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}{zone}");
+            let general = parse_iso(&text);
+            match parse_fixed_layout(text.as_bytes()) {
+                Some(fixed) => proptest::prop_assert_eq!(Some(format!("{fixed:?}")), general.map(|g| format!("{g:?}"))),
+                // Only leap seconds are left to the general parser, among texts it accepts.
+                None => proptest::prop_assert!(general.is_none() || s == 60, "{}", text),
+            }
+            let rfc3339 = DateTime::parse_from_rfc3339(&format!("{text}{}", if zone.is_empty() { "Z" } else { "" }));
+            let parsed = Timestamp::parse(&text).ok();
+            proptest::prop_assert_eq!(parsed.map(|t| t.instant()), rfc3339.ok().map(|t| t.to_utc()), "{}", text);
+            if let Some(timestamp) = parsed {
+                proptest::prop_assert_eq!(timestamp.to_string(), chrono_text(&timestamp));
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::ids::{EventId, ModelId, Source, TwinId};
 use super::notification::{Content, EventKinds, EventType, Header, Notification};
 use super::patch::{Patch, PatchField};
+use super::text::Text;
 use super::unusable::{Unusable, UnusableReason};
 use crate::time::Timestamp;
 
@@ -50,17 +51,15 @@ pub(crate) enum Data<'a> {
     Json(&'a Value),
 }
 
-impl Data<'_> {
-    fn parse<T: DeserializeOwned>(self) -> Result<T, Unusable> {
+impl<'a> Data<'a> {
+    fn parse<T: Deserialize<'a>>(self) -> Result<T, Unusable> {
         match self {
             Data::Bytes(bytes) => {
-                if let Err(error) = std::str::from_utf8(bytes) {
-                    return Err(Unusable::new(
-                        UnusableReason::BodyNotUtf8,
-                        error.to_string(),
-                    ));
-                }
-                serde_json::from_slice(bytes).map_err(|e| Unusable::from_json_error(&e))
+                let text = std::str::from_utf8(bytes).map_err(|error| {
+                    Unusable::new(UnusableReason::BodyNotUtf8, error.to_string())
+                })?;
+                // Known to be UTF-8 now: reading it as text spares the parser checking each string.
+                serde_json::from_str(text).map_err(|e| Unusable::from_json_error(&e))
             }
             Data::Json(value) => T::deserialize(value).map_err(|e| Unusable::from_json_error(&e)),
         }
@@ -266,7 +265,7 @@ struct UpdateBody {
 impl UpdateBody {
     fn into_parts(self) -> Result<(Option<ModelId>, Patch), Unusable> {
         let patch = match self.patch {
-            Some(PatchField::Array(entries)) => Ok(Patch::from_entries(entries)),
+            Some(PatchField::Array(patch)) => Ok(patch),
             Some(PatchField::NotArray) => Err(Unusable::new(
                 UnusableReason::PatchNotArray,
                 "the update's 'patch' is not an array",
@@ -300,10 +299,10 @@ impl<'de> Visitor<'de> for UpdateBodyVisitor {
             model_id: None,
             patch: None,
         };
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.as_str().unwrap_or_default() {
                 "modelId" => {
-                    let value: Value = map.next_value()?;
+                    let value: Text = map.next_value()?;
                     body.model_id = value.as_str().and_then(ModelId::parse);
                 }
                 "patch" => body.patch = Some(map.next_value()?),

@@ -62,5 +62,15 @@ id_type!(
 );
 
 fn valid_id(text: &str) -> bool {
-    !text.trim().is_empty() && text.len() <= MAX_ID_BYTES && !text.chars().any(char::is_control)
+    !text.chars().all(char::is_whitespace) && text.len() <= MAX_ID_BYTES && !has_control(text)
+}
+
+fn has_control(text: &str) -> bool {
+    // Ids are nearly always printable ASCII, which one pass over the bytes confirms (without an
+    // early exit, so the compiler can check many bytes at once); anything else takes the full
+    // Unicode check.
+    let printable_ascii = text
+        .bytes()
+        .fold(true, |all, b| all & (b' '..=b'~').contains(&b));
+    !printable_ascii && text.chars().any(char::is_control)
 }

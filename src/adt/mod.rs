@@ -11,6 +11,7 @@ mod ids;
 mod notification;
 mod patch;
 mod pointer;
+mod text;
 mod unusable;
 
 pub use decode::Decoded;

@@ -64,9 +64,16 @@ impl EventType {
             ("SensorChange", EventType::SensorChange),
             ("SpaceChange", EventType::SpaceChange),
         ];
+        // Types nearly always come spelled exactly as in the table, which is the cheaper test.
         TABLE
             .iter()
-            .find(|(name, _)| type_name.trim().eq_ignore_ascii_case(name))
+            .find(|(name, _)| *name == type_name)
+            .or_else(|| {
+                let trimmed = type_name.trim();
+                TABLE
+                    .iter()
+                    .find(|(name, _)| trimmed.eq_ignore_ascii_case(name))
+            })
             .map_or(EventType::Other, |(_, kind)| *kind)
     }
 

@@ -3,6 +3,7 @@
 //! `add` and `replace` both set a value, `remove` un-sets one, and ops under a `$metadata` segment
 //! are not values: `sourceTime` ones time a property, the rest are ignored.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::pointer::{Pointer, PointerError};
+use super::text::Text;
 use crate::time::Timestamp;
 
 /// One usable op of a patch.
@@ -70,19 +72,12 @@ pub struct Patch {
 }
 
 impl Patch {
-    /// Builds a patch from raw entries, classifying each op.
-    pub(crate) fn from_entries(entries: Vec<RawOp>) -> Self {
-        let mut patch = Patch {
-            ops: Vec::with_capacity(entries.len()),
-            invalid: Vec::new(),
-        };
-        for (index, entry) in entries.into_iter().enumerate() {
-            match entry.classify() {
-                Ok(op) => patch.ops.push(op),
-                Err(reason) => patch.invalid.push(InvalidOp { index, reason }),
-            }
+    /// Classifies the entry at `index` and keeps it as an op or as an invalid op.
+    fn push(&mut self, index: usize, entry: RawOp<'_>) {
+        match entry.classify() {
+            Ok(op) => self.ops.push(op),
+            Err(reason) => self.invalid.push(InvalidOp { index, reason }),
         }
-        patch
     }
 
     /// Parses a patch from a JSON array value (used where the body is already a `Value`).
@@ -98,43 +93,53 @@ impl Patch {
     /// ```
     pub fn from_value(value: &Value) -> Option<Self> {
         match PatchField::deserialize(value).ok()? {
-            PatchField::Array(entries) => Some(Patch::from_entries(entries)),
+            PatchField::Array(patch) => Some(patch),
             PatchField::NotArray => None,
         }
     }
 }
 
-/// The `patch` member as found: an array of raw ops, or something else.
+/// The `patch` member as found: an array of ops (classified as they are read), or something else.
 pub(crate) enum PatchField {
-    Array(Vec<RawOp>),
+    Array(Patch),
     NotArray,
 }
 
 /// One patch entry before classification; wrong member types are kept to be reported, not failed on.
+/// `op` and `path` borrow from the body: they are only read, never kept.
 #[derive(Default)]
-pub(crate) struct RawOp {
+struct RawOp<'de> {
     not_object: bool,
-    op: Option<Value>,
-    path: Option<Value>,
+    op: Option<Text<'de>>,
+    path: Option<Text<'de>>,
     value: Option<Value>,
 }
 
-impl RawOp {
+impl RawOp<'_> {
     fn classify(self) -> Result<PatchOp, InvalidOpReason> {
         if self.not_object {
             return Err(InvalidOpReason::NotAnObject);
         }
-        let Some(Value::String(op)) = self.op else {
+        let Some(op) = self.op.as_ref().and_then(Text::as_str) else {
             return Err(InvalidOpReason::MissingOp);
         };
-        let Some(Value::String(path)) = self.path else {
+        let Some(path) = self.path.as_ref().and_then(Text::as_str) else {
             return Err(InvalidOpReason::MissingPath);
         };
-        let path = Pointer::parse(&path)?;
-        let kind = OpKind::parse(&op).ok_or(InvalidOpReason::UnsupportedOp(op))?;
-        if let Some(position) = path.metadata_position() {
-            return metadata_op(kind, &path, position, self.value);
+        let segments = Pointer::unescaped(path)?;
+        let kind =
+            OpKind::parse(op).ok_or_else(|| InvalidOpReason::UnsupportedOp(op.to_owned()))?;
+        // A '$' in the text is the cheap hint that a segment may be `$metadata`.
+        let metadata = if path.bytes().any(|b| b == b'$') {
+            segments.clone().position(|s| s == "$metadata")
+        } else {
+            None
+        };
+        if let Some(position) = metadata {
+            // Read in place: most metadata ops time a property and keep nothing of their path.
+            return metadata_op(kind, &segments.collect::<Vec<_>>(), position, self.value);
         }
+        let path = Pointer::collect(segments).expect("a pointer text has a segment");
         match kind {
             OpKind::Set => Ok(PatchOp::Set {
                 path,
@@ -153,6 +158,12 @@ enum OpKind {
 
 impl OpKind {
     fn parse(op: &str) -> Option<Self> {
+        // ADT writes the names in lower case; any other case is read too, more slowly.
+        match op {
+            "replace" | "add" => return Some(OpKind::Set),
+            "remove" => return Some(OpKind::Remove),
+            _ => {}
+        }
         if op.eq_ignore_ascii_case("add") || op.eq_ignore_ascii_case("replace") {
             Some(OpKind::Set)
         } else if op.eq_ignore_ascii_case("remove") {
@@ -167,11 +178,10 @@ impl OpKind {
 /// For a component the metadata sits inside it: `/<component>/$metadata/<p>/sourceTime`.
 fn metadata_op(
     kind: OpKind,
-    path: &Pointer,
+    segments: &[Cow<'_, str>],
     position: usize,
     value: Option<Value>,
 ) -> Result<PatchOp, InvalidOpReason> {
-    let segments = path.segments();
     let (owner, after) = (&segments[..position], &segments[position + 1..]);
     let (property, time) = match (after, value) {
         ([prop @ .., last], Some(value)) if last == "sourceTime" && !prop.is_empty() => {
@@ -191,7 +201,7 @@ fn metadata_op(
         .as_str()
         .and_then(|t| Timestamp::parse(t).ok())
         .ok_or(InvalidOpReason::BadSourceTime)?;
-    let property = Pointer::from_segments(owner.iter().chain(property).cloned().collect())
+    let property = Pointer::collect(owner.iter().chain(property).map(|s| &**s))
         .expect("a metadata property has at least one segment");
     Ok(PatchOp::SourceTime { property, time })
 }
@@ -212,11 +222,16 @@ impl<'de> Visitor<'de> for PatchFieldVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PatchField, A::Error> {
-        let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        let mut patch = Patch {
+            ops: Vec::with_capacity(seq.size_hint().unwrap_or(8)),
+            invalid: Vec::new(),
+        };
+        let mut index = 0;
         while let Some(entry) = seq.next_element::<RawOp>()? {
-            entries.push(entry);
+            patch.push(index, entry);
+            index += 1;
         }
-        Ok(PatchField::Array(entries))
+        Ok(PatchField::Array(patch))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PatchField, A::Error> {
@@ -244,7 +259,7 @@ impl<'de> Visitor<'de> for PatchFieldVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for RawOp {
+impl<'de> Deserialize<'de> for RawOp<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(RawOpVisitor)
     }
@@ -253,7 +268,7 @@ impl<'de> Deserialize<'de> for RawOp {
 struct RawOpVisitor;
 
 impl RawOpVisitor {
-    fn not_object<E>() -> Result<RawOp, E> {
+    fn not_object<'de, E>() -> Result<RawOp<'de>, E> {
         Ok(RawOp {
             not_object: true,
             ..RawOp::default()
@@ -262,16 +277,16 @@ impl RawOpVisitor {
 }
 
 impl<'de> Visitor<'de> for RawOpVisitor {
-    type Value = RawOp;
+    type Value = RawOp<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON Patch op")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawOp, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawOp<'de>, A::Error> {
         let mut raw = RawOp::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.as_str().unwrap_or_default() {
                 "op" => raw.op = Some(map.next_value()?),
                 "path" => raw.path = Some(map.next_value()?),
                 "value" => raw.value = Some(map.next_value()?),
@@ -283,26 +298,26 @@ impl<'de> Visitor<'de> for RawOpVisitor {
         Ok(raw)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawOp, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawOp<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Self::not_object()
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawOp, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawOp<'de>, E> {
         Self::not_object()
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawOp, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawOp<'de>, E> {
         Self::not_object()
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawOp, E> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawOp<'de>, E> {
         Self::not_object()
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawOp, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawOp<'de>, E> {
         Self::not_object()
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawOp, E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawOp<'de>, E> {
         Self::not_object()
     }
-    fn visit_unit<E: de::Error>(self) -> Result<RawOp, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<RawOp<'de>, E> {
         Self::not_object()
     }
 }

@@ -1,14 +1,24 @@
 //! `Pointer`: a JSON Pointer (RFC 6901) path, parsed once into unescaped segments.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// A JSON Pointer such as `/Front/Temperature`, held as its unescaped segments.
 ///
 /// `~1` stands for `/` and `~0` for `~`; any other `~` sequence is malformed. The empty pointer
 /// (the whole document) is not a property path and is refused.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Pointer {
-    segments: Vec<String>,
+    segments: Segments,
+}
+
+/// Nearly every path a twin update carries has one segment, which is held without a `Vec`.
+#[derive(Clone)]
+enum Segments {
+    One(String),
+    /// Two or more.
+    Many(Vec<String>),
 }
 
 /// Why a text is not a usable JSON Pointer path.
@@ -37,61 +47,144 @@ impl Pointer {
     /// assert!(Pointer::parse("/a~2").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Self, PointerError> {
+        let segments = Self::unescaped(text)?;
+        Ok(Self::collect(segments).expect("a pointer text has a segment"))
+    }
+
+    /// The unescaped segments of a pointer's text, borrowed where no escape had to be undone;
+    /// for reading a path without keeping it.
+    pub(crate) fn unescaped(
+        text: &str,
+    ) -> Result<impl Iterator<Item = Cow<'_, str>> + Clone, PointerError> {
         if text.is_empty() {
             return Err(PointerError::Empty);
         }
         let rest = text.strip_prefix('/').ok_or(PointerError::NoLeadingSlash)?;
-        let segments = rest
-            .split('/')
-            .map(unescape)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Pointer { segments })
+        let escaped = rest.bytes().any(|b| b == b'~');
+        if escaped && !escapes_are_valid(rest) {
+            return Err(PointerError::BadEscape);
+        }
+        Ok(split_segments(rest).map(move |segment| {
+            if escaped {
+                unescape(segment)
+            } else {
+                Cow::Borrowed(segment)
+            }
+        }))
     }
 
     /// A pointer from already unescaped segments (at least one).
     pub fn from_segments(segments: Vec<String>) -> Option<Self> {
-        (!segments.is_empty()).then_some(Pointer { segments })
+        match <[String; 1]>::try_from(segments) {
+            Ok([one]) => Some(Pointer {
+                segments: Segments::One(one),
+            }),
+            Err(many) => (!many.is_empty()).then_some(Pointer {
+                segments: Segments::Many(many),
+            }),
+        }
+    }
+
+    /// A pointer from unescaped segments (`None` if there are none), allocating a list only for
+    /// two or more.
+    pub(crate) fn collect<S: Into<String>>(segments: impl IntoIterator<Item = S>) -> Option<Self> {
+        let mut segments = segments.into_iter().map(Into::into);
+        let first = segments.next()?;
+        let segments = match segments.next() {
+            None => Segments::One(first),
+            Some(second) => Segments::Many([first, second].into_iter().chain(segments).collect()),
+        };
+        Some(Pointer { segments })
     }
 
     /// The unescaped segments, first to last.
     pub fn segments(&self) -> &[String] {
-        &self.segments
+        match &self.segments {
+            Segments::One(one) => std::slice::from_ref(one),
+            Segments::Many(many) => many,
+        }
     }
 
     /// The segments joined with `.`, the key style of dotted `tsi` records and `data-history` rows.
     pub fn dotted(&self) -> String {
-        self.segments.join(".")
+        self.segments().join(".")
     }
 
     /// Position of the first `$metadata` segment, if any.
     pub fn metadata_position(&self) -> Option<usize> {
-        self.segments.iter().position(|s| s == "$metadata")
+        self.segments().iter().position(|s| s == "$metadata")
     }
 }
 
-fn unescape(segment: &str) -> Result<String, PointerError> {
-    if !segment.contains('~') {
-        return Ok(segment.to_owned());
+// Equality, hashing and debugging look at the segments, however they are held.
+impl PartialEq for Pointer {
+    fn eq(&self, other: &Self) -> bool {
+        self.segments() == other.segments()
+    }
+}
+impl Eq for Pointer {}
+impl Hash for Pointer {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.segments().hash(state)
+    }
+}
+impl fmt::Debug for Pointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pointer")
+            .field("segments", &self.segments())
+            .finish()
+    }
+}
+
+/// `text` split on `/`. A byte search, cheaper than `str::split` on texts this short; `/` is
+/// ASCII, so every piece is whole UTF-8.
+fn split_segments(text: &str) -> impl Iterator<Item = &str> + Clone {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.bytes().position(|b| b == b'/') {
+            Some(slash) => {
+                rest = Some(&text[slash + 1..]);
+                Some(&text[..slash])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+/// Whether every `~` starts a `~0` or `~1`.
+fn escapes_are_valid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b != b'~' || matches!(bytes.get(i + 1), Some(b'0' | b'1')))
+}
+
+/// Undoes `~1` and `~0` in a segment whose escapes are known to be valid.
+fn unescape(segment: &str) -> Cow<'_, str> {
+    if !segment.bytes().any(|b| b == b'~') {
+        return Cow::Borrowed(segment);
     }
     let mut out = String::with_capacity(segment.len());
     let mut chars = segment.chars();
     while let Some(c) = chars.next() {
-        if c != '~' {
+        if c == '~' {
+            // Valid escapes only: the next character is 0 or 1.
+            out.push(if chars.next() == Some('0') { '~' } else { '/' });
+        } else {
             out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('0') => out.push('~'),
-            Some('1') => out.push('/'),
-            _ => return Err(PointerError::BadEscape),
         }
     }
-    Ok(out)
+    Cow::Owned(out)
 }
 
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for segment in &self.segments {
+        for segment in self.segments() {
             f.write_str("/")?;
             f.write_str(&segment.replace('~', "~0").replace('/', "~1"))?;
         }
@@ -119,11 +212,39 @@ mod tests {
     }
 
     #[test]
+    fn one_segment_or_many_the_pointer_is_the_same() {
+        let one = Pointer::parse("/a~1b").unwrap();
+        assert_eq!(
+            Pointer::from_segments(vec!["a/b".into()]),
+            Some(one.clone())
+        );
+        assert_eq!(Pointer::collect(["a/b"]), Some(one.clone()));
+        assert_eq!(format!("{one:?}"), r#"Pointer { segments: ["a/b"] }"#);
+        let many = Pointer::collect(["a", "b"]).unwrap();
+        assert_eq!(many, Pointer::parse("/a/b").unwrap());
+        assert_ne!(many, one);
+        assert_eq!(Pointer::from_segments(Vec::new()), None);
+        assert_eq!(Pointer::collect(Vec::<String>::new()), None);
+    }
+
+    #[test]
     fn malformed_paths_are_refused_with_a_reason() {
         assert_eq!(Pointer::parse(""), Err(PointerError::Empty));
         assert_eq!(Pointer::parse("Temp"), Err(PointerError::NoLeadingSlash));
         assert_eq!(Pointer::parse("/a~"), Err(PointerError::BadEscape));
         assert_eq!(Pointer::parse("/a~x"), Err(PointerError::BadEscape));
+        assert_eq!(Pointer::parse("/a~~1"), Err(PointerError::BadEscape));
+        assert_eq!(Pointer::parse("/~0~"), Err(PointerError::BadEscape));
+        assert_eq!(Pointer::parse("/~01/~10").unwrap().segments(), ["~1", "/0"]);
+    }
+
+    #[test]
+    fn segments_split_as_str_split_does() {
+        for text in ["", "a", "/", "a/", "/a", "a//b", "é/ü/", "a/b/c"] {
+            let ours: Vec<_> = split_segments(text).collect();
+            let std: Vec<_> = text.split('/').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
     }
 
     proptest! {

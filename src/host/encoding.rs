@@ -5,6 +5,10 @@
 //! array's JSON, and objects as real objects. Older hosts sent plain values. Every reader here
 //! accepts both forms.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// A text value in either form: `"\"abc\""` (current hosts) or `"abc"` (plain).
@@ -18,11 +22,24 @@ use serde_json::Value;
 /// assert_eq!(text(&json!(null)), None);
 /// ```
 pub fn text(value: &Value) -> Option<String> {
+    text_ref(value).map(Cow::into_owned)
+}
+
+/// [`text`], borrowing a plain string instead of copying it.
+pub(crate) fn text_ref(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::String(s) => Some(unquote(s).unwrap_or_else(|| s.clone())),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(unquote(s).map_or(Cow::Borrowed(s.as_str()), Cow::Owned)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
         _ => None,
+    }
+}
+
+/// A string value in either form as a plain string value; any other value as it is.
+pub(crate) fn unquoted(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(unquote(&s).unwrap_or(s)),
+        other => other,
     }
 }
 
@@ -49,12 +66,25 @@ fn unquote(s: &str) -> Option<String> {
 /// ```
 pub fn json_value(value: &Value) -> Option<Value> {
     match value {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::String(inner)) => serde_json::from_str(&inner).ok(),
-            Ok(decoded) => Some(decoded),
-            Err(_) => None,
-        },
+        Value::String(s) => decoded_text(s),
         other => Some(other.clone()),
+    }
+}
+
+/// [`json_value`] of a value the caller gives up, so that a decoded one is moved, not copied.
+pub(crate) fn into_json_value(value: Value) -> Option<Value> {
+    match value {
+        Value::String(s) => decoded_text(&s),
+        other => Some(other),
+    }
+}
+
+/// The JSON a string holds, possibly quoted once more.
+fn decoded_text(s: &str) -> Option<Value> {
+    match serde_json::from_str::<Value>(s) {
+        Ok(Value::String(inner)) => serde_json::from_str(&inner).ok(),
+        Ok(decoded) => Some(decoded),
+        Err(_) => None,
     }
 }
 
@@ -63,6 +93,123 @@ pub fn json_array(value: &Value) -> Option<Vec<Value>> {
     match json_value(value)? {
         Value::Array(items) => Some(items),
         _ => None,
+    }
+}
+
+/// The length of [`json_array`]'s answer, without building the items: the text is read by the
+/// same parser rules (nesting limit, escapes, numbers), so it fails exactly where that one does.
+pub(crate) fn json_array_len(value: &Value) -> Option<usize> {
+    let shape = |text: &str| serde_json::from_str::<Shape>(text).ok();
+    match value {
+        Value::Array(items) => Some(items.len()),
+        Value::String(s) => match shape(s)? {
+            Shape::Array(len) => Some(len),
+            Shape::Text(inner) => match shape(&inner)? {
+                Shape::Array(len) => Some(len),
+                _ => None,
+            },
+            Shape::Other => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a JSON text is at the top, as far as [`json_array_len`] needs to know.
+enum Shape {
+    Array(usize),
+    Text(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor)
+    }
+}
+
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        let mut len = 0;
+        while seq.next_element::<Skipped>()?.is_some() {
+            len += 1;
+        }
+        Ok(Shape::Array(len))
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Shape, E> {
+        Ok(Shape::Text(text.to_owned()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Shape, A::Error> {
+        SkippedVisitor.visit_map(map).map(|_| Shape::Other)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+}
+
+/// Any JSON value, read and dropped. Unlike `IgnoredAny` it goes through the parser's ordinary
+/// path, which checks the nesting limit and string escapes as reading a `Value` does.
+struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SkippedVisitor)
+    }
+}
+
+struct SkippedVisitor;
+
+impl<'de> Visitor<'de> for SkippedVisitor {
+    type Value = Skipped;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skipped, A::Error> {
+        while seq.next_element::<Skipped>()?.is_some() {}
+        Ok(Skipped)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skipped, A::Error> {
+        while map.next_entry::<Skipped, Skipped>()?.is_some() {}
+        Ok(Skipped)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Skipped, E> {
+        Ok(Skipped)
     }
 }
 
@@ -94,6 +241,32 @@ mod tests {
             text(&json!("2024-05-01T12:00:00")).unwrap(),
             "2024-05-01T12:00:00"
         );
+    }
+
+    #[test]
+    fn an_array_is_counted_exactly_where_it_is_read() {
+        let deep = format!("[{}{}]", "[".repeat(200), "]".repeat(200));
+        for value in [
+            json!([1, 2]),
+            json!("[1, {\"a\": [2, \"x\"]}, \"y\"]"),
+            json!("\"[1,2,3]\""),
+            json!("[\"\\ud800\"]"),
+            json!("[1e400]"),
+            json!(deep),
+            json!("{\"a\":1}"),
+            json!("\"{}\""),
+            json!("[1,"),
+            json!("[] x"),
+            json!(5),
+            json!(null),
+            json!("5"),
+        ] {
+            assert_eq!(
+                json_array_len(&value),
+                json_array(&value).map(|a| a.len()),
+                "{value}"
+            );
+        }
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The invocation request the host POSTs: `{"Data": {...}, "Metadata": {...}}`, and the trigger
 //! payloads read out of it.
 
+use std::cell::OnceCell;
+
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::encoding::{json_array, json_value, text};
+use super::encoding::{
+    into_json_value, json_array, json_array_len, json_value, text, text_ref, unquoted,
+};
 use crate::adt::EventHubMessage;
 use crate::time::Timestamp;
 
@@ -75,7 +79,7 @@ impl InvocationRequest {
             .get(binding)
             .ok_or(EnvelopeError::MissingBinding(binding))?;
         let bodies = match event_bodies(value) {
-            Some(Bodies::Many(items)) => items.iter().map(body_bytes).collect::<Vec<_>>(),
+            Some(Bodies::Many(items)) => items.into_iter().map(body_bytes).collect::<Vec<_>>(),
             Some(Bodies::One(body)) => return Ok(self.single_event(body)),
             None => {
                 return Err(EnvelopeError::WrongBinding {
@@ -86,20 +90,37 @@ impl InvocationRequest {
         };
         let properties = self.metadata_array("PropertiesArray");
         let enqueued = self.metadata_array("EnqueuedTimeUtcArray");
-        let system = self.metadata_array("SystemPropertiesArray");
-        let misaligned = [&properties, &enqueued, &system]
-            .iter()
-            .any(|array| array.as_ref().is_some_and(|a| a.len() != bodies.len()));
+        // The system properties only stand in for a missing enqueued time: counted for the
+        // alignment check, and read only if some event needs them.
+        let system_len = self
+            .metadata
+            .get("SystemPropertiesArray")
+            .and_then(json_array_len);
+        let system = OnceCell::new();
+        let system_at = |n: usize| {
+            system
+                .get_or_init(|| self.metadata_array("SystemPropertiesArray"))
+                .as_ref()?
+                .get(n)
+        };
+        let lengths = [&properties, &enqueued].map(|array| array.as_ref().map(Vec::len));
+        let misaligned = lengths
+            .into_iter()
+            .chain([system_len])
+            .any(|len| len.is_some_and(|len| len != bodies.len()));
+        // Each event's properties are taken, not copied: the n-th event takes the n-th entry.
+        let mut properties = properties.map(Vec::into_iter);
         let messages = bodies
             .into_iter()
             .enumerate()
             .map(|(n, body)| EventHubMessage {
                 body,
-                properties: object_at(&properties, n),
-                enqueued_time: enqueued_time(
-                    properties_at(&enqueued, n),
-                    properties_at(&system, n),
-                ),
+                properties: properties
+                    .as_mut()
+                    .and_then(Iterator::next)
+                    .map(properties_object)
+                    .unwrap_or_default(),
+                enqueued_time: enqueued_time(properties_at(&enqueued, n), || system_at(n)),
             })
             .collect();
         Ok(EventHubBatch {
@@ -122,7 +143,9 @@ impl InvocationRequest {
             messages: vec![EventHubMessage {
                 body,
                 properties,
-                enqueued_time: enqueued_time(self.metadata.get("EnqueuedTimeUtc"), system.as_ref()),
+                enqueued_time: enqueued_time(self.metadata.get("EnqueuedTimeUtc"), || {
+                    system.as_ref()
+                }),
             }],
             misaligned: false,
         }
@@ -176,7 +199,7 @@ fn event_bodies(value: &Value) -> Option<Bodies> {
 
 /// One body from the array: a string is the raw body (`dataType` string) or base64 of it
 /// (`dataType` binary); anything else is JSON the host re-serialized (no `dataType`).
-fn body_bytes(item: &Value) -> Vec<u8> {
+fn body_bytes(item: Value) -> Vec<u8> {
     match item {
         Value::String(s) => {
             let looks_like_json = s.trim_start().starts_with(['{', '[', '"']);
@@ -185,9 +208,9 @@ fn body_bytes(item: &Value) -> Vec<u8> {
                     return bytes;
                 }
             }
-            s.clone().into_bytes()
+            s.into_bytes()
         }
-        other => serde_json::to_vec(other).unwrap_or_default(),
+        other => serde_json::to_vec(&other).unwrap_or_default(),
     }
 }
 
@@ -195,31 +218,29 @@ fn properties_at(array: &Option<Vec<Value>>, n: usize) -> Option<&Value> {
     array.as_ref()?.get(n)
 }
 
-fn object_at(array: &Option<Vec<Value>>, n: usize) -> Map<String, Value> {
-    properties_at(array, n)
-        .and_then(json_value)
-        .and_then(|v| v.as_object().cloned())
-        .map(unquote_values)
-        .unwrap_or_default()
+/// One event's entry of `PropertiesArray` as a map (empty unless it is an object).
+fn properties_object(entry: Value) -> Map<String, Value> {
+    match into_json_value(entry) {
+        Some(Value::Object(map)) => unquote_values(map),
+        _ => Map::new(),
+    }
 }
 
 /// Property values may come quoted once more than needed; strings are unquoted, others kept.
-fn unquote_values(map: Map<String, Value>) -> Map<String, Value> {
-    map.into_iter()
-        .map(|(key, value)| match value {
-            Value::String(_) => {
-                let plain = text(&value).map_or(value, Value::String);
-                (key, plain)
-            }
-            other => (key, other),
-        })
-        .collect()
+fn unquote_values(mut map: Map<String, Value>) -> Map<String, Value> {
+    for value in map.values_mut() {
+        *value = unquoted(std::mem::take(value));
+    }
+    map
 }
 
 /// The enqueued time from `EnqueuedTimeUtc[Array]`, else from the system properties.
-fn enqueued_time(direct: Option<&Value>, system: Option<&Value>) -> Option<Timestamp> {
+fn enqueued_time<'a>(
+    direct: Option<&Value>,
+    system: impl FnOnce() -> Option<&'a Value>,
+) -> Option<Timestamp> {
     let from_system = || {
-        let system = json_value(system?)?;
+        let system = json_value(system()?)?;
         [
             "x-opt-enqueued-time",
             "EnqueuedTimeUtc",
@@ -228,9 +249,9 @@ fn enqueued_time(direct: Option<&Value>, system: Option<&Value>) -> Option<Times
         .iter()
         .find_map(|key| system.get(*key).and_then(text))
     };
-    direct
-        .and_then(text)
-        .or_else(from_system)
-        .and_then(|t| Timestamp::parse(&t).ok())
-        .filter(|t| !t.is_placeholder())
+    let parsed = match direct.and_then(text_ref) {
+        Some(direct) => Timestamp::parse(&direct).ok(),
+        None => from_system().and_then(|t| Timestamp::parse(&t).ok()),
+    };
+    parsed.filter(|t| !t.is_placeholder())
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::options::TransformOptions;
-use super::{transform, Record};
+use super::{transform_into, Record};
 use crate::adt::{Decoded, InvalidOp, TwinId, Unusable, UnusableReason};
 use crate::time::Timestamp;
 
@@ -85,12 +85,13 @@ pub fn transform_batch(
         outcome.summary.events += 1;
         match event {
             Decoded::Notification(notification) => {
-                let produced = transform(&notification, options, now);
+                let before = outcome.records.len();
+                let (removes, reserved_keys) =
+                    transform_into(&notification, options, now, &mut outcome.records);
                 let summary = &mut outcome.summary;
-                summary.records += produced.records.len();
-                summary.removes += produced.removes;
-                summary.reserved_keys += produced.reserved_keys;
-                outcome.records.extend(produced.records);
+                summary.records += outcome.records.len() - before;
+                summary.removes += removes;
+                summary.reserved_keys += reserved_keys;
                 if let Some(patch) = notification.content.patch() {
                     summary.invalid_ops += patch.invalid.len();
                     let twin = notification.content.twin_id();

@@ -20,12 +20,39 @@ pub(crate) enum Action<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Change<'a> {
     /// Unescaped path segments, at least one.
-    pub path: Vec<&'a str>,
+    pub path: Segments<'a>,
     pub action: Action<'a>,
     /// When the value was measured at its source (`sourceTime`).
     pub source_time: Option<Timestamp>,
     /// When ADT last updated the property (`lastUpdateTime`, twin bodies only).
     pub update_time: Option<Timestamp>,
+}
+
+/// A path's segments. Most paths have one, which is held without a `Vec` of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Segments<'a> {
+    One(&'a str),
+    Many(Vec<&'a str>),
+}
+
+impl<'a> Segments<'a> {
+    fn of_pointer(pointer: &'a Pointer) -> Self {
+        match pointer.segments() {
+            [one] => Segments::One(one),
+            many => Segments::Many(many.iter().map(String::as_str).collect()),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Segments<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        match self {
+            Segments::One(one) => std::slice::from_ref(one),
+            Segments::Many(many) => many,
+        }
+    }
 }
 
 /// Patches larger than this find duplicate paths with a map instead of a scan.
@@ -45,7 +72,7 @@ pub(crate) fn changes(content: &Content) -> Vec<Change<'_>> {
         Content::Telemetry { fields, .. } => fields
             .iter()
             .map(|(key, value)| Change {
-                path: vec![key.as_str()],
+                path: Segments::One(key),
                 action: Action::Set(value),
                 source_time: None,
                 update_time: None,
@@ -57,7 +84,7 @@ pub(crate) fn changes(content: &Content) -> Vec<Change<'_>> {
             time,
             ..
         } => vec![Change {
-            path: vec![data_type.as_str()],
+            path: Segments::One(data_type),
             action: Action::Set(value),
             source_time: *time,
             update_time: None,
@@ -74,43 +101,64 @@ fn patch_changes(patch: &Patch) -> Vec<Change<'_>> {
             _ => None,
         })
         .collect();
-    let ops: Vec<(&Pointer, Action<'_>)> = patch
+    let superseded = Superseded::of(&patch.ops);
+    patch
         .ops
         .iter()
-        .filter_map(|op| match op {
-            PatchOp::Set { path, value } => Some((path, Action::Set(value))),
-            PatchOp::Remove { path } => Some((path, Action::Remove)),
-            _ => None,
-        })
-        .collect();
-    let superseded = superseded(&ops);
-    ops.iter()
-        .zip(superseded)
-        .filter(|(_, superseded)| !superseded)
-        .map(|((path, action), _)| Change {
-            path: path.segments().iter().map(String::as_str).collect(),
-            action: *action,
-            source_time: source_time_of(path, &source_times),
-            update_time: None,
+        .enumerate()
+        .filter_map(|(index, op)| {
+            let (path, action) = value_op(op)?;
+            (!superseded.at(index, path)).then(|| Change {
+                path: Segments::of_pointer(path),
+                action,
+                source_time: source_time_of(path, &source_times),
+                update_time: None,
+            })
         })
         .collect()
 }
 
-/// Marks every op whose path a later op of the same patch sets or removes again.
-fn superseded(ops: &[(&Pointer, Action<'_>)]) -> Vec<bool> {
-    if ops.len() <= SCAN_LIMIT {
-        return (0..ops.len())
-            .map(|i| ops[i + 1..].iter().any(|(later, _)| *later == ops[i].0))
-            .collect();
+/// The path and action of an op that sets or removes a value.
+fn value_op(op: &PatchOp) -> Option<(&Pointer, Action<'_>)> {
+    match op {
+        PatchOp::Set { path, value } => Some((path, Action::Set(value))),
+        PatchOp::Remove { path } => Some((path, Action::Remove)),
+        _ => None,
     }
-    let mut last: HashMap<&Pointer, usize> = HashMap::with_capacity(ops.len());
-    for (index, (path, _)) in ops.iter().enumerate() {
-        last.insert(path, index);
+}
+
+/// Which value ops a later op of the same patch sets or removes again.
+enum Superseded<'a> {
+    /// A small patch: look through the later ops.
+    Scan(&'a [PatchOp]),
+    /// A large one: the position of each path's last value op.
+    Last(HashMap<&'a Pointer, usize>),
+}
+
+impl<'a> Superseded<'a> {
+    fn of(ops: &'a [PatchOp]) -> Self {
+        if ops.len() <= SCAN_LIMIT {
+            return Superseded::Scan(ops);
+        }
+        let mut last = HashMap::with_capacity(ops.len());
+        for (index, op) in ops.iter().enumerate() {
+            if let Some((path, _)) = value_op(op) {
+                last.insert(path, index);
+            }
+        }
+        Superseded::Last(last)
     }
-    ops.iter()
-        .enumerate()
-        .map(|(index, (path, _))| last[path] != index)
-        .collect()
+
+    /// Whether the value op at `index`, on `path`, is superseded.
+    fn at(&self, index: usize, path: &Pointer) -> bool {
+        match self {
+            Superseded::Scan(ops) => ops[index + 1..]
+                .iter()
+                .filter_map(value_op)
+                .any(|(later, _)| later == path),
+            Superseded::Last(last) => last[path] != index,
+        }
+    }
 }
 
 /// The source time of the longest prefix of `path` that has one (the last given wins).
@@ -152,7 +200,7 @@ fn twin_changes<'a>(
                         .filter(|t| !t.is_placeholder())
                 };
                 out.push(Change {
-                    path: prefix.clone(),
+                    path: Segments::Many(prefix.clone()),
                     action: Action::Set(value),
                     source_time: time("sourceTime"),
                     update_time: time("lastUpdateTime"),
@@ -185,7 +233,10 @@ mod tests {
             {"op": "replace", "path": "/A", "value": 3},
         ]));
         let changes = changes(&content);
-        let got: Vec<_> = changes.iter().map(|c| (c.path.clone(), c.action)).collect();
+        let got: Vec<_> = changes
+            .iter()
+            .map(|c| (c.path.to_vec(), c.action))
+            .collect();
         assert_eq!(
             got,
             [
@@ -203,7 +254,7 @@ mod tests {
         let content = update(Value::Array(ops));
         let changes = changes(&content);
         assert_eq!(changes.len(), 10);
-        assert_eq!(changes[0].path, ["P0"]);
+        assert_eq!(*changes[0].path, ["P0"]);
         assert_eq!(changes[0].action, Action::Set(&json!(90)));
     }
 

@@ -24,42 +24,41 @@ struct Row<'a> {
     action: &'static str,
 }
 
-/// Renders each change as a row; `event_time` is the event's time after the usual fallbacks.
+/// Renders each change as a row, handing each to `emit` with its timestamp as compact JSON;
+/// `event_time` is the event's time after the usual fallbacks.
 pub(crate) fn render(
     header: &Header,
     content: &Content,
     changes: &[Change<'_>],
     event_time: Timestamp,
-) -> Vec<(Timestamp, String)> {
+    mut emit: impl FnMut(Timestamp, String),
+) {
     let relationship_id = match content {
         Content::RelationshipUpdate {
             relationship_id, ..
         } => Some(relationship_id.as_str()),
         _ => None,
     };
-    changes
-        .iter()
-        .map(|change| {
-            let (value, action) = match change.action {
-                Action::Set(value) => (value, set_action(content)),
-                Action::Remove => (&Value::Null, "Delete"),
-            };
-            let row = Row {
-                time_stamp: &event_time,
-                source_time_stamp: change.source_time.as_ref(),
-                service_id: header.source.as_ref().map(|s| s.as_str()),
-                id: content.twin_id().as_str(),
-                model_id: content.model_id().map(|m| m.as_str()),
-                key: change.path.join("."),
-                value,
-                relationship_target: None,
-                relationship_id,
-                action,
-            };
-            let body = serde_json::to_string(&row).expect("a row always serializes");
-            (event_time, body)
-        })
-        .collect()
+    for change in changes {
+        let (value, action) = match change.action {
+            Action::Set(value) => (value, set_action(content)),
+            Action::Remove => (&Value::Null, "Delete"),
+        };
+        let row = Row {
+            time_stamp: &event_time,
+            source_time_stamp: change.source_time.as_ref(),
+            service_id: header.source.as_ref().map(|s| s.as_str()),
+            id: content.twin_id().as_str(),
+            model_id: content.model_id().map(|m| m.as_str()),
+            key: change.path.join("."),
+            value,
+            relationship_target: None,
+            relationship_id,
+            action,
+        };
+        let body = serde_json::to_string(&row).expect("a row always serializes");
+        emit(event_time, body);
+    }
 }
 
 fn set_action(content: &Content) -> &'static str {

@@ -3,9 +3,13 @@
 //! `{"$dtId": ..., "timestamp": ..., <properties>}`; values of one event that share a timestamp
 //! share a record, in the order their timestamps first appear.
 
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::change::{Action, Change};
+use super::members::{Members, Node};
 use super::options::{Numbers, TsiKeys};
 use crate::adt::TwinId;
 use crate::time::Timestamp;
@@ -14,25 +18,65 @@ use crate::time::Timestamp;
 pub(crate) const TWIN_ID_KEY: &str = "$dtId";
 pub(crate) const TIMESTAMP_KEY: &str = "timestamp";
 
-/// What rendering one event's changes produced.
-pub(crate) struct WideRecords {
-    /// (timestamp, compact JSON body) per record.
-    pub records: Vec<(Timestamp, String)>,
+// The keys as JSON with the punctuation around them, written as they are into every record
+// (neither key has a character JSON escapes; a test holds them to the keys above).
+const OPEN_TWIN_ID: &[u8] = b"{\"$dtId\":";
+const THEN_TIMESTAMP: &[u8] = b",\"timestamp\":";
+
+/// What the records of one event could not hold.
+pub(crate) struct Dropped {
     /// Removes, which a wide record cannot express.
     pub removes: usize,
     /// Values dropped because their key collides with `$dtId` or `timestamp`.
     pub reserved: usize,
 }
 
-/// Renders changes as wide records; `time_of` resolves each value's timestamp.
+/// One record being assembled: its head and its properties, borrowed from the notification.
+struct WideRecord<'a> {
+    twin_id: &'a TwinId,
+    time: Timestamp,
+    properties: Members<'a>,
+    numbers: Numbers,
+}
+
+impl WideRecord<'_> {
+    /// The compact JSON text. The punctuation is written here and every name and value by
+    /// serde_json, into a buffer sized for a typical record so that it is rarely regrown.
+    fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(OPEN_TWIN_ID);
+        write_json(&mut out, self.twin_id.as_str());
+        out.extend_from_slice(THEN_TIMESTAMP);
+        out.push(b'"');
+        self.time.append_text(&mut out);
+        out.push(b'"');
+        // No property is named like the head: `is_reserved` turned those away.
+        for (name, value) in self.properties.iter() {
+            out.push(b',');
+            write_json(&mut out, name);
+            out.push(b':');
+            write_json(&mut out, &value.written(self.numbers));
+        }
+        out.push(b'}');
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("a record's parts always serialize");
+}
+
+/// Renders changes as wide records, handing each to `emit` with its timestamp as compact JSON;
+/// `time_of` resolves each value's timestamp.
 pub(crate) fn render(
     twin_id: &TwinId,
     changes: &[Change<'_>],
     keys: TsiKeys,
     numbers: Numbers,
     time_of: impl Fn(&Change<'_>) -> Timestamp,
-) -> WideRecords {
-    let mut groups: Vec<(Timestamp, Map<String, Value>)> = Vec::new();
+    mut emit: impl FnMut(Timestamp, String),
+) -> Dropped {
+    let mut groups: Vec<WideRecord<'_>> = Vec::new();
     let (mut removes, mut reserved) = (0, 0);
     for change in changes {
         let Action::Set(value) = change.action else {
@@ -44,115 +88,300 @@ pub(crate) fn render(
             continue;
         }
         let time = time_of(change);
-        let index = match groups.iter().position(|(t, _)| *t == time) {
+        let index = match groups.iter().position(|record| record.time == time) {
             Some(index) => index,
             None => {
-                groups.push((time, record_head(twin_id, &time)));
+                groups.push(WideRecord {
+                    twin_id,
+                    time,
+                    properties: Members::default(),
+                    numbers,
+                });
                 groups.len() - 1
             }
         };
-        let value = convert(value, numbers);
-        let record = &mut groups[index].1;
+        let properties = &mut groups[index].properties;
         match keys {
-            TsiKeys::Nested => insert_nested(record, &change.path, value),
-            TsiKeys::Dotted => insert_dotted(record, change.path.join("."), value),
+            TsiKeys::Nested => insert_nested(properties, &change.path, value),
+            TsiKeys::Dotted => insert_dotted(properties, dotted_key(&change.path), value),
         }
     }
-    let records = groups
-        .into_iter()
-        .map(|(time, record)| {
-            let body = serde_json::to_string(&record).expect("a JSON map always serializes");
-            (time, body)
-        })
-        .collect();
-    WideRecords {
-        records,
-        removes,
-        reserved,
+    for record in &groups {
+        emit(record.time, record.to_json());
     }
-}
-
-fn record_head(twin_id: &TwinId, time: &Timestamp) -> Map<String, Value> {
-    let mut record = Map::with_capacity(8);
-    record.insert(
-        TWIN_ID_KEY.to_owned(),
-        Value::String(twin_id.as_str().to_owned()),
-    );
-    record.insert(TIMESTAMP_KEY.to_owned(), Value::String(time.to_string()));
-    record
+    Dropped { removes, reserved }
 }
 
 fn is_reserved(path: &[&str], keys: TsiKeys) -> bool {
-    let top = match keys {
-        TsiKeys::Nested => path[0].to_owned(),
-        TsiKeys::Dotted => path.join("."),
-    };
-    top == TWIN_ID_KEY || top == TIMESTAMP_KEY
+    let reserved = |name: &str| name == TWIN_ID_KEY || name == TIMESTAMP_KEY;
+    match keys {
+        TsiKeys::Nested => reserved(path[0]),
+        // A key joined from two or more segments has a dot, which neither reserved name has.
+        TsiKeys::Dotted => path.len() == 1 && reserved(path[0]),
+    }
 }
 
-/// Numbers become doubles (recursively) unless asked to stay as they came.
-fn convert(value: &Value, numbers: Numbers) -> Value {
-    match (numbers, value) {
-        (Numbers::AsIs, _) => value.clone(),
-        (Numbers::Double, Value::Number(n)) => n
-            .as_f64()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| value.clone(), Value::Number),
-        (Numbers::Double, Value::Array(items)) => {
-            Value::Array(items.iter().map(|v| convert(v, numbers)).collect())
-        }
-        (Numbers::Double, Value::Object(map)) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), convert(v, numbers)))
-                .collect(),
-        ),
-        _ => value.clone(),
+fn dotted_key<'a>(path: &[&'a str]) -> Cow<'a, str> {
+    match path {
+        [single] => Cow::Borrowed(single),
+        _ => Cow::Owned(path.join(".")),
     }
 }
 
 /// Sets `value` at `path` inside `record`, making objects on the way; an object value merges into
 /// what is there, anything else replaces it.
-fn insert_nested(record: &mut Map<String, Value>, path: &[&str], value: Value) {
+fn insert_nested<'a>(record: &mut Members<'a>, path: &[&'a str], value: &'a Value) {
     let (last, parents) = path.split_last().expect("a path has a segment");
     let mut node = record;
     for segment in parents {
-        let slot = node
-            .entry(*segment)
-            .or_insert_with(|| Value::Object(Map::new()));
+        let slot = node.get_or_insert(Cow::Borrowed(segment), new_object);
         if !slot.is_object() {
-            *slot = Value::Object(Map::new());
+            *slot = new_object();
         }
-        node = slot.as_object_mut().expect("made an object above");
+        node = slot.members().expect("made an object above");
     }
-    match (node.get_mut(*last), value) {
-        (Some(Value::Object(existing)), Value::Object(incoming)) => merge(existing, incoming),
-        (_, value) => {
-            node.insert((*last).to_owned(), value);
+    match (node.get_mut(last), value) {
+        (Some(existing), Value::Object(incoming)) if existing.is_object() => {
+            merge(existing.members().expect("an object"), incoming);
         }
+        _ => node.insert(Cow::Borrowed(last), Node::Value(value)),
     }
 }
 
-fn merge(existing: &mut Map<String, Value>, incoming: Map<String, Value>) {
+fn new_object<'a>() -> Node<'a> {
+    Node::Object(Members::default())
+}
+
+fn merge<'a>(existing: &mut Members<'a>, incoming: &'a Map<String, Value>) {
     for (key, value) in incoming {
-        match (existing.get_mut(&key), value) {
-            (Some(Value::Object(inner)), Value::Object(more)) => merge(inner, more),
-            (_, value) => {
-                existing.insert(key, value);
+        match (existing.get_mut(key), value) {
+            (Some(inner), Value::Object(more)) if inner.is_object() => {
+                merge(inner.members().expect("an object"), more);
             }
+            _ => existing.insert(Cow::Borrowed(key), Node::Value(value)),
         }
     }
 }
 
 /// Sets flat keys: an object value spreads into one key per leaf (`GeoLocation.Latitude`).
-fn insert_dotted(record: &mut Map<String, Value>, key: String, value: Value) {
+fn insert_dotted<'a>(record: &mut Members<'a>, key: Cow<'a, str>, value: &'a Value) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (inner, value) in map {
-                insert_dotted(record, format!("{key}.{inner}"), value);
+                insert_dotted(record, Cow::Owned(format!("{key}.{inner}")), value);
             }
         }
-        value => {
-            record.insert(key, value);
+        value => record.insert(key, Node::Value(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::change::Segments;
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// The renderer as first written, on `serde_json::Map`s: the direct writer must match it.
+    mod reference {
+        use super::super::*;
+
+        pub fn render(
+            twin_id: &TwinId,
+            changes: &[Change<'_>],
+            keys: TsiKeys,
+            numbers: Numbers,
+        ) -> Vec<String> {
+            let mut groups: Vec<(Timestamp, Map<String, Value>)> = Vec::new();
+            for change in changes {
+                let Action::Set(value) = change.action else {
+                    continue;
+                };
+                if is_reserved(&change.path, keys) {
+                    continue;
+                }
+                let time = change.source_time.unwrap();
+                let index = match groups.iter().position(|(t, _)| *t == time) {
+                    Some(index) => index,
+                    None => {
+                        let mut record = Map::new();
+                        record.insert(TWIN_ID_KEY.into(), twin_id.as_str().into());
+                        record.insert(TIMESTAMP_KEY.into(), time.to_string().into());
+                        groups.push((time, record));
+                        groups.len() - 1
+                    }
+                };
+                let value = convert(value, numbers);
+                let record = &mut groups[index].1;
+                match keys {
+                    TsiKeys::Nested => insert_nested(record, &change.path, value),
+                    TsiKeys::Dotted => insert_dotted(record, change.path.join("."), value),
+                }
+            }
+            groups
+                .into_iter()
+                .map(|(_, record)| Value::Object(record).to_string())
+                .collect()
+        }
+
+        fn convert(value: &Value, numbers: Numbers) -> Value {
+            match (numbers, value) {
+                (Numbers::AsIs, _) => value.clone(),
+                (Numbers::Double, Value::Number(n)) => n
+                    .as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| value.clone(), Value::Number),
+                (Numbers::Double, Value::Array(items)) => {
+                    Value::Array(items.iter().map(|v| convert(v, numbers)).collect())
+                }
+                (Numbers::Double, Value::Object(map)) => Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), convert(v, numbers)))
+                        .collect(),
+                ),
+                _ => value.clone(),
+            }
+        }
+
+        fn insert_nested(record: &mut Map<String, Value>, path: &[&str], value: Value) {
+            let (last, parents) = path.split_last().unwrap();
+            let mut node = record;
+            for segment in parents {
+                let slot = node
+                    .entry(*segment)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                node = slot.as_object_mut().unwrap();
+            }
+            match (node.get_mut(*last), value) {
+                (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                    merge(existing, incoming)
+                }
+                (_, value) => {
+                    node.insert((*last).to_owned(), value);
+                }
+            }
+        }
+
+        fn merge(existing: &mut Map<String, Value>, incoming: Map<String, Value>) {
+            for (key, value) in incoming {
+                match (existing.get_mut(&key), value) {
+                    (Some(Value::Object(inner)), Value::Object(more)) => merge(inner, more),
+                    (_, value) => {
+                        existing.insert(key, value);
+                    }
+                }
+            }
+        }
+
+        fn insert_dotted(record: &mut Map<String, Value>, key: String, value: Value) {
+            match value {
+                Value::Object(map) if !map.is_empty() => {
+                    for (inner, value) in map {
+                        insert_dotted(record, format!("{key}.{inner}"), value);
+                    }
+                }
+                value => {
+                    record.insert(key, value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_head_is_written_with_the_record_keys() {
+        let key = |name| serde_json::to_string(name).unwrap();
+        assert_eq!(OPEN_TWIN_ID, format!("{{{}:", key(TWIN_ID_KEY)).as_bytes());
+        assert_eq!(
+            THEN_TIMESTAMP,
+            format!(",{}:", key(TIMESTAMP_KEY)).as_bytes()
+        );
+    }
+
+    const NAMES: [&str; 24] = [
+        "a",
+        "b",
+        "c.d",
+        "$dtId",
+        "timestamp",
+        "é\"/",
+        "p0",
+        "p1",
+        "p2",
+        "p3",
+        "p4",
+        "p5",
+        "p6",
+        "p7",
+        "p8",
+        "p9",
+        "q0",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "q5",
+        "q6",
+        "q7",
+    ];
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            Just(Value::Null),
+            Just(json!("text")),
+            Just(json!({})),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::vec((0..NAMES.len(), inner), 1..4).prop_map(|members| {
+                    Value::Object(
+                        members
+                            .into_iter()
+                            .map(|(name, value)| (NAMES[name].to_owned(), value))
+                            .collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    fn change() -> impl Strategy<Value = (Vec<usize>, Value, u32)> {
+        (
+            prop::collection::vec(0..NAMES.len(), 1..4),
+            value(),
+            0u32..3,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn records_are_written_as_the_map_based_renderer_wrote_them(
+            raw in prop::collection::vec(change(), 1..40),
+            dotted in any::<bool>(),
+            as_is in any::<bool>(),
+        ) {
+            let keys = if dotted { TsiKeys::Dotted } else { TsiKeys::Nested };
+            let numbers = if as_is { Numbers::AsIs } else { Numbers::Double };
+            let twin = TwinId::parse("t\"1").unwrap();
+            let changes: Vec<Change<'_>> = raw
+                .iter()
+                .map(|(path, value, second)| Change {
+                    path: Segments::Many(path.iter().map(|n| NAMES[*n]).collect()),
+                    action: Action::Set(value),
+                    source_time: Timestamp::parse(&format!("2026-05-01T12:00:0{second}.5Z")).ok(),
+                    update_time: None,
+                })
+                .collect();
+            let mut bodies = Vec::new();
+            let time_of = |c: &Change<'_>| c.source_time.unwrap();
+            render(&twin, &changes, keys, numbers, time_of, |_, body| bodies.push(body));
+            prop_assert_eq!(bodies, reference::render(&twin, &changes, keys, numbers));
         }
     }
 }
