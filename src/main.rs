@@ -12,8 +12,8 @@ use adt_bridge::adt::decode_event_grid;
 use adt_bridge::config::eventhubs::TWINS_HUB;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
 use adt_bridge::config::{
-    handler_settings, names, simulator_settings, transform_options, Environment, SettingsSource,
-    SimulatorSettings,
+    handler_settings, names, platform_identity_available, simulator_settings, transform_options,
+    Environment, SettingsSource, SimulatorSettings,
 };
 use adt_bridge::demo::DemoOptions;
 use adt_bridge::digital_twins::setup::setup;
@@ -229,7 +229,7 @@ fn simulator(settings: SimulatorSettings) -> anyhow::Result<Simulator> {
 
 /// A client for ADT with the platform's managed identity, or the developer's Azure CLI login.
 fn adt_client(url: &str) -> anyhow::Result<DigitalTwinsClient> {
-    let platform = std::env::var_os("IDENTITY_ENDPOINT").is_some();
+    let platform = platform_identity_available(&Environment);
     let credential = azure_credential(credential_choice(None, platform))?;
     Ok(DigitalTwinsClient::new(
         url,

@@ -7,6 +7,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Mutex;
 
+use crate::lock;
+
 /// The status code answered to put-token requests unless a test says otherwise.
 pub const PUT_TOKEN_ACCEPTED: u16 = 202;
 
@@ -116,14 +118,6 @@ impl Faults {
             None => false,
         }
     }
-}
-
-/// Locks `mutex`, ignoring poisoning: the guarded values are plain settings that a panic elsewhere
-/// cannot leave half-written.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

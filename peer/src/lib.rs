@@ -47,3 +47,11 @@ pub use decode::{BATCH_MESSAGE_FORMAT, PARTITION_KEY_ANNOTATION};
 pub use faults::Faults;
 pub use record::{ReceivedEvent, TokenRequest};
 pub use server::Peer;
+
+/// Locks `mutex`, ignoring poisoning: the guarded values are plain settings and records that a
+/// panic elsewhere cannot leave half-written.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

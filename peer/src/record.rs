@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+
+use crate::lock;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -123,12 +125,6 @@ impl Recorder {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

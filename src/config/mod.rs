@@ -108,6 +108,15 @@ pub fn transform_options(source: &dyn SettingsSource) -> Result<TransformOptions
     })
 }
 
+/// Set by App Service and Azure Functions when the app has a managed identity (a platform
+/// variable, not an app setting).
+const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+
+/// Whether the platform offers a managed identity to this process.
+pub fn platform_identity_available(source: &dyn SettingsSource) -> bool {
+    source.get(IDENTITY_ENDPOINT).is_some()
+}
+
 /// Settings of the HTTP side of the handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandlerSettings {

@@ -2,7 +2,7 @@
 //! records, the dead letters and the keyed writer share.
 
 use azure_messaging_eventhubs::models::EventData;
-use azure_messaging_eventhubs::{EventDataBatchOptions, ProducerClient};
+use azure_messaging_eventhubs::{EventDataBatch, EventDataBatchOptions, ProducerClient};
 
 use super::producer::classify;
 use crate::sink::SinkError;
@@ -29,42 +29,47 @@ pub(super) async fn send_in_batches(
     let mut done = Batched::default();
     let mut in_batch = 0;
     for (position, event) in events.into_iter().enumerate() {
-        if batch
-            .try_add_event_data(event.clone(), None)
-            .map_err(|e| classify(&e, None))?
-        {
+        if add(&batch, &event)? {
             in_batch += 1;
             continue;
         }
         if in_batch > 0 {
-            client
-                .send_batch(batch, None)
-                .await
-                .map_err(|e| classify(&e, None))?;
-            done.sent += in_batch;
+            done.sent += send(client, batch, in_batch).await?;
             batch = client
                 .create_batch(options())
                 .await
                 .map_err(|e| classify(&e, None))?;
             in_batch = 0;
-            if batch
-                .try_add_event_data(event, None)
-                .map_err(|e| classify(&e, None))?
-            {
+            if add(&batch, &event)? {
                 in_batch = 1;
                 continue;
             }
         }
         done.too_large.push(position);
     }
-    if in_batch > 0 {
+    done.sent += send(client, batch, in_batch).await?;
+    Ok(done)
+}
+
+fn add(batch: &EventDataBatch<'_>, event: &EventData) -> Result<bool, SinkError> {
+    batch
+        .try_add_event_data(event.clone(), None)
+        .map_err(|e| classify(&e, None))
+}
+
+/// Sends a batch holding `count` events; an empty one is never sent.
+async fn send(
+    client: &ProducerClient,
+    batch: EventDataBatch<'_>,
+    count: usize,
+) -> Result<usize, SinkError> {
+    if count > 0 {
         client
             .send_batch(batch, None)
             .await
             .map_err(|e| classify(&e, None))?;
-        done.sent += in_batch;
     }
-    Ok(done)
+    Ok(count)
 }
 
 /// Whether `event` fits an empty batch made with `options` (nothing is sent).

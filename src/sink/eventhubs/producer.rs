@@ -139,7 +139,8 @@ impl HubProducer {
                 namespace,
                 client_id,
             } => {
-                let platform = std::env::var_os("IDENTITY_ENDPOINT").is_some();
+                let platform =
+                    crate::config::platform_identity_available(&crate::config::Environment);
                 let credential = credential(credential_choice(client_id.as_deref(), platform))?;
                 builder
                     .open(namespace, &self.settings.hub, credential)
