@@ -55,7 +55,7 @@ impl<'a> Data<'a> {
     fn parse<T: Deserialize<'a>>(self) -> Result<T, Unusable> {
         match self {
             Data::Bytes(bytes) => {
-                let text = std::str::from_utf8(bytes).map_err(|error| {
+                let text = std::str::from_utf8(without_bom(bytes)).map_err(|error| {
                     Unusable::new(UnusableReason::BodyNotUtf8, error.to_string())
                 })?;
                 // Known to be UTF-8 now: reading it as text spares the parser checking each string.
@@ -73,8 +73,21 @@ impl<'a> Data<'a> {
     }
 }
 
+/// `bytes` without a leading UTF-8 byte order mark, which RFC 8259 lets a parser ignore and
+/// which .NET writers put before JSON text.
+pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 /// Decodes one event from its attributes and data, for the kinds in `kinds`.
 pub(crate) fn decode(attributes: &Attributes<'_>, data: Data<'_>, kinds: EventKinds) -> Decoded {
+    if attributes.type_name.trim().is_empty() {
+        // CloudEvents requires a non-empty type: a blank one is no type, not an unknown one.
+        return Decoded::Unusable(Unusable::new(
+            UnusableReason::NoEventType,
+            "the event's type is blank",
+        ));
+    }
     let event_type = EventType::parse(attributes.type_name);
     if !event_type.kind().is_some_and(|kind| kinds.contains(kind)) {
         return Decoded::Skipped {

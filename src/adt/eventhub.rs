@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::decode::{decode, Attributes, Data, Decoded};
+use super::decode::{decode, without_bom, Attributes, Data, Decoded};
 use super::eventgrid::decode_structured;
 use super::notification::EventKinds;
 use super::unusable::Unusable;
@@ -85,7 +85,7 @@ impl<'a> CloudEventProperties<'a> {
 pub fn decode_event_hub(message: &EventHubMessage, kinds: EventKinds) -> Decoded {
     let properties = CloudEventProperties::of(&message.properties);
     let Some(type_name) = properties.type_name.text() else {
-        return match serde_json::from_slice::<Value>(&message.body) {
+        return match serde_json::from_slice::<Value>(without_bom(&message.body)) {
             Ok(event) => decode_structured(&event, message.enqueued_time, kinds),
             Err(error) => Decoded::Unusable(Unusable::from_json_error(&error)),
         };

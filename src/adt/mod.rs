@@ -20,5 +20,5 @@ pub use eventhub::{decode_event_hub, EventHubMessage};
 pub use ids::{EventId, ModelId, Source, TwinId};
 pub use notification::{Content, EventKind, EventKinds, EventType, Header, Notification};
 pub use patch::{InvalidOp, InvalidOpReason, Patch, PatchOp};
-pub use pointer::{Pointer, PointerError};
+pub use pointer::{Pointer, PointerError, MAX_PATH_SEGMENTS};
 pub use unusable::{Unusable, UnusableReason};

@@ -7,7 +7,8 @@ use std::hash::{Hash, Hasher};
 /// A JSON Pointer such as `/Front/Temperature`, held as its unescaped segments.
 ///
 /// `~1` stands for `/` and `~0` for `~`; any other `~` sequence is malformed. The empty pointer
-/// (the whole document) is not a property path and is refused.
+/// (the whole document) is not a property path and is refused, and so is a path of more than
+/// [`MAX_PATH_SEGMENTS`] segments.
 #[derive(Clone)]
 pub struct Pointer {
     segments: Segments,
@@ -21,6 +22,11 @@ enum Segments {
     Many(Vec<String>),
 }
 
+/// The most segments a property path may have. DTDL nests complex schemas five levels deep at
+/// most; a deeper path would make a `tsi` record nested as deep, which consumers' JSON readers
+/// refuse (System.Text.Json stops at 64 levels) and which takes as deep a recursion to write.
+pub const MAX_PATH_SEGMENTS: usize = 32;
+
 /// Why a text is not a usable JSON Pointer path.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PointerError {
@@ -33,6 +39,9 @@ pub enum PointerError {
     /// `~` must be followed by `0` or `1`.
     #[error("the path has a '~' not followed by 0 or 1")]
     BadEscape,
+    /// More than [`MAX_PATH_SEGMENTS`] segments.
+    #[error("the path has more than {} segments", MAX_PATH_SEGMENTS)]
+    TooDeep,
 }
 
 impl Pointer {
@@ -60,6 +69,9 @@ impl Pointer {
             return Err(PointerError::Empty);
         }
         let rest = text.strip_prefix('/').ok_or(PointerError::NoLeadingSlash)?;
+        if rest.bytes().filter(|b| *b == b'/').count() >= MAX_PATH_SEGMENTS {
+            return Err(PointerError::TooDeep);
+        }
         let escaped = rest.bytes().any(|b| b == b'~');
         if escaped && !escapes_are_valid(rest) {
             return Err(PointerError::BadEscape);
@@ -236,6 +248,15 @@ mod tests {
         assert_eq!(Pointer::parse("/a~~1"), Err(PointerError::BadEscape));
         assert_eq!(Pointer::parse("/~0~"), Err(PointerError::BadEscape));
         assert_eq!(Pointer::parse("/~01/~10").unwrap().segments(), ["~1", "/0"]);
+        let deepest = "/a".repeat(MAX_PATH_SEGMENTS);
+        assert_eq!(
+            Pointer::parse(&deepest).unwrap().segments().len(),
+            MAX_PATH_SEGMENTS
+        );
+        assert_eq!(
+            Pointer::parse(&format!("{deepest}/a")),
+            Err(PointerError::TooDeep)
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl InvocationRequest {
             .get(binding)
             .ok_or(EnvelopeError::MissingBinding(binding))?;
         let bodies = match event_bodies(value) {
-            Some(Bodies::Many(items)) => items.into_iter().map(body_bytes).collect::<Vec<_>>(),
+            Some(Bodies::Many(items)) => batch_bodies(items),
             Some(Bodies::One(body)) => return Ok(self.single_event(body)),
             None => {
                 return Err(EnvelopeError::WrongBinding {
@@ -197,21 +197,36 @@ fn event_bodies(value: &Value) -> Option<Bodies> {
     }
 }
 
-/// One body from the array: a string is the raw body (`dataType` string) or base64 of it
-/// (`dataType` binary); anything else is JSON the host re-serialized (no `dataType`).
-fn body_bytes(item: Value) -> Vec<u8> {
-    match item {
-        Value::String(s) => {
-            let looks_like_json = s.trim_start().starts_with(['{', '[', '"']);
-            if !looks_like_json {
-                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s.trim()) {
-                    return bytes;
-                }
-            }
-            s.into_bytes()
-        }
-        other => serde_json::to_vec(&other).unwrap_or_default(),
+/// The bodies of a batch. With `dataType` binary every item is base64 of the body; with
+/// `dataType` string every item is the raw body; with no `dataType` items are JSON values the
+/// host re-serialized. The form belongs to the binding, so it is decided for the whole batch: a
+/// raw body that happens to be valid base64 (`null`, `true`, `abcd`) is never decoded alone.
+fn batch_bodies(items: Vec<Value>) -> Vec<Vec<u8>> {
+    if let Some(decoded) = base64_bodies(&items) {
+        return decoded;
     }
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(s) => s.into_bytes(),
+            other => serde_json::to_vec(&other).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Every item decoded from base64, if every item is a base64 string; `None` at the first that
+/// is not (a raw JSON body starts with a character base64 never holds).
+fn base64_bodies(items: &[Value]) -> Option<Vec<Vec<u8>>> {
+    items
+        .iter()
+        .map(|item| {
+            let text = item.as_str()?.trim();
+            if text.starts_with(['{', '[', '"']) {
+                return None;
+            }
+            base64::engine::general_purpose::STANDARD.decode(text).ok()
+        })
+        .collect()
 }
 
 fn properties_at(array: &Option<Vec<Value>>, n: usize) -> Option<&Value> {
@@ -254,4 +269,28 @@ fn enqueued_time<'a>(
         None => from_system().and_then(|t| Timestamp::parse(&t).ok()),
     };
     parsed.filter(|t| !t.is_placeholder())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_batch_is_base64_only_when_every_body_is() {
+        // dataType binary: every item is base64 of its body.
+        let binary = batch_bodies(vec![json!("eyJhIjoxfQ=="), json!("dHJ1ZQ==")]);
+        assert_eq!(binary, [b"{\"a\":1}".to_vec(), b"true".to_vec()]);
+        // dataType string: raw bodies, even those that happen to be valid base64.
+        let raw = batch_bodies(vec![json!("{\"a\":1}"), json!("null"), json!("abcd")]);
+        assert_eq!(
+            raw,
+            [b"{\"a\":1}".to_vec(), b"null".to_vec(), b"abcd".to_vec()]
+        );
+        // No dataType: JSON values as the host re-serialized them.
+        assert_eq!(
+            batch_bodies(vec![json!({"a": 1}), json!(null)]),
+            [b"{\"a\":1}".to_vec(), b"null".to_vec()]
+        );
+    }
 }
