@@ -201,6 +201,10 @@ fn metadata_op(
         .as_str()
         .and_then(|t| Timestamp::parse(t).ok())
         .ok_or(InvalidOpReason::BadSourceTime)?;
+    if time.is_placeholder() {
+        // A device's default(DateTime) is no measurement time: the value takes the event's.
+        return Ok(PatchOp::Metadata);
+    }
     let property = Pointer::collect(owner.iter().chain(property).map(|s| &**s))
         .expect("a metadata property has at least one segment");
     Ok(PatchOp::SourceTime { property, time })
@@ -408,6 +412,15 @@ mod tests {
             ]
         );
         assert_eq!(p.ops.len(), 1);
+    }
+
+    #[test]
+    fn a_year_one_source_time_times_nothing() {
+        let p = patch(json!([
+            {"op": "add", "path": "/$metadata/A/sourceTime", "value": "0001-01-01T00:00:00Z"},
+        ]));
+        assert_eq!(p.ops, [PatchOp::Metadata]);
+        assert!(p.invalid.is_empty());
     }
 
     #[test]

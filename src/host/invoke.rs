@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 
 use super::answer::Answer;
 use super::request::InvocationRequest;
-use crate::adt::{decode_event_grid, decode_event_hub, Unusable, UnusableReason};
+use crate::adt::{decode_event_grid, decode_event_hub, Decoded, Unusable, UnusableReason};
 use crate::records::{transform_batch, BatchOutcome, TransformOptions};
 use crate::simulator::delivery::Simulator;
 use crate::sink::{DeadLetter, RecordSink};
@@ -72,15 +72,37 @@ pub async fn event_grid(app: &App, request: &InvocationRequest, invocation_id: &
         Ok(event) => event,
         Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let decoded = decode_event_grid(&event, app.options.decoded_kinds());
+    let (decoded, body) = match &event {
+        Value::String(text) => (
+            Decoded::Unusable(not_an_event(text)),
+            text.clone().into_bytes(),
+        ),
+        event => (
+            decode_event_grid(event, app.options.decoded_kinds()),
+            serde_json::to_vec(event).unwrap_or_default(),
+        ),
+    };
     let outcome = transform_batch([decoded], &app.options, now(request));
-    let body = serde_json::to_vec(&event).unwrap_or_default();
     let no_properties = Map::new();
     let raw = |_: usize| RawEvent {
         body: &body,
         properties: &no_properties,
     };
     deliver(app, EVENT_GRID_FUNCTION, request, outcome, raw).await
+}
+
+/// The verdict on an Event Grid binding that holds text instead of an event.
+fn not_an_event(text: &str) -> Unusable {
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Ok(_) => Unusable::new(
+            UnusableReason::BodyNotObject,
+            "the event is not a JSON object",
+        ),
+        Err(e) => Unusable::new(
+            UnusableReason::BodyNotJson,
+            format!("the event is not JSON: {e}"),
+        ),
+    }
 }
 
 /// The invocation's time: the host's `sys.UtcNow`, else this machine's clock.

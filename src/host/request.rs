@@ -151,19 +151,18 @@ impl InvocationRequest {
         }
     }
 
-    /// The Event Grid trigger's event: a real object, or a string holding one.
+    /// The Event Grid trigger's event: a real object, or a string holding one. Text that holds
+    /// no event comes back as that text (a JSON string value), for the caller to judge unusable:
+    /// the binding is there, its content is bad input, not a broken envelope.
     pub fn event_grid_event(&self, binding: &'static str) -> Result<Value, EnvelopeError> {
         let value = self
             .data
             .get(binding)
             .ok_or(EnvelopeError::MissingBinding(binding))?;
-        match json_value(value) {
-            Some(event) if !event.is_string() => Ok(event),
-            _ => Err(EnvelopeError::WrongBinding {
-                binding,
-                expected: "an event object",
-            }),
-        }
+        Ok(match json_value(value) {
+            Some(event) if !event.is_string() => event,
+            _ => value.clone(),
+        })
     }
 
     fn metadata_array(&self, key: &str) -> Option<Vec<Value>> {
@@ -264,11 +263,12 @@ fn enqueued_time<'a>(
         .iter()
         .find_map(|key| system.get(*key).and_then(text))
     };
-    let parsed = match direct.and_then(text_ref) {
-        Some(direct) => Timestamp::parse(&direct).ok(),
-        None => from_system().and_then(|t| Timestamp::parse(&t).ok()),
-    };
-    parsed.filter(|t| !t.is_placeholder())
+    let usable = |t: &str| Timestamp::parse(t).ok().filter(|t| !t.is_placeholder());
+    // An entry that is there but unreadable (or year 0001) is passed over like a missing one.
+    direct
+        .and_then(text_ref)
+        .and_then(|direct| usable(&direct))
+        .or_else(|| from_system().and_then(|t| usable(&t)))
 }
 
 #[cfg(test)]

@@ -35,15 +35,30 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .and(warp::header::optional::<String>(INVOCATION_ID))
+        .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
         .and(warp::any().map(move || server.clone()))
         .then(
-            |function: String, invocation_id: Option<String>, body, server: Arc<Server>| async move {
+            |function: String,
+             invocation_id: Option<String>,
+             declared: Option<u64>,
+             body,
+             server: Arc<Server>| async move {
+                // A declared length past the bound is refused before a byte of the body is read.
+                if declared.is_some_and(|length| length > server.max_request_bytes as u64) {
+                    return too_large(server.max_request_bytes);
+                }
                 let body = match read_bounded(body, server.max_request_bytes).await {
                     Ok(body) => body,
                     Err(answer) => return answer,
                 };
-                invoke_function(&server.app, &function, &body, invocation_id.as_deref().unwrap_or("-")).await
+                invoke_function(
+                    &server.app,
+                    &function,
+                    &body,
+                    invocation_id.as_deref().unwrap_or("-"),
+                )
+                .await
             },
         );
     ready
@@ -71,11 +86,16 @@ async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: 
     }
 }
 
+/// 405 for a path that is served with another method (`/` with GET, a function with POST),
+/// 404 for any other path.
 fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
-    let status = if method == Method::GET || method == Method::POST {
-        StatusCode::NOT_FOUND
-    } else {
+    let name = path.as_str().trim_matches('/');
+    let served = name.is_empty()
+        || [EVENT_HUB_FUNCTION, EVENT_GRID_FUNCTION, SIMULATOR_FUNCTION].contains(&name);
+    let status = if served {
         StatusCode::METHOD_NOT_ALLOWED
+    } else {
+        StatusCode::NOT_FOUND
     };
     Answer::refused(
         status,
@@ -102,12 +122,7 @@ where
             return Ok(collected);
         };
         if collected.len() + chunk.remaining() > limit {
-            return Err(Answer::refused(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "the request body is larger than {limit} bytes (BRIDGE_MAX_REQUEST_BYTES)"
-                ),
-            ));
+            return Err(too_large(limit));
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();
@@ -115,5 +130,61 @@ where
             let len = part.len();
             chunk.advance(len);
         }
+    }
+}
+
+fn too_large(limit: usize) -> Answer {
+    Answer::refused(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the request body is larger than {limit} bytes (BRIDGE_MAX_REQUEST_BYTES)"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::TransformOptions;
+    use crate::sink::memory::MemorySink;
+
+    fn server() -> Arc<Server> {
+        Arc::new(Server {
+            app: App {
+                options: TransformOptions::default(),
+                sink: Arc::new(MemorySink::new()),
+                simulator: None,
+            },
+            max_request_bytes: 1024,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_wrong_method_on_a_served_path_is_405_and_an_unknown_path_404() {
+        let routes = routes(server());
+        for (method, path, status) in [
+            ("GET", "/TwinUpdatesEventHub", 405),
+            ("PUT", "/TwinUpdatesEventGrid", 405),
+            ("POST", "/", 405),
+            ("GET", "/nothing", 404),
+            ("DELETE", "/nothing", 404),
+        ] {
+            let reply = warp::test::request()
+                .method(method)
+                .path(path)
+                .reply(&routes)
+                .await;
+            assert_eq!(reply.status(), status, "{method} {path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_past_the_bound_is_refused_unread() {
+        let reply = warp::test::request()
+            .method("POST")
+            .path("/TwinUpdatesEventHub")
+            .header("content-length", "1025")
+            .body(vec![b' '; 1025])
+            .reply(&routes(server()))
+            .await;
+        assert_eq!(reply.status(), 413);
     }
 }
