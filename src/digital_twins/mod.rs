@@ -190,7 +190,7 @@ impl DigitalTwinsClient {
     ) -> Result<StatusCode, ApiError> {
         let what = format!("{method} {}", url.path());
         let token = self.tokens.token().await?;
-        let mut request = self.http.request(method, url).bearer_auth(token);
+        let mut request = self.http.request(method, url).bearer_auth(&token);
         if let Some(body) = body {
             request = request
                 .header("Content-Type", content_type)
@@ -208,10 +208,16 @@ impl DigitalTwinsClient {
             return Ok(status);
         }
         let text = response.text().await.unwrap_or_default();
+        // Gateways and proxies have been known to quote the request's Authorization header in
+        // their error body; the message goes into logs and answers, the token must not.
         Err(ApiError::Status {
             status: status.as_u16(),
             what,
-            message: text.chars().take(300).collect(),
+            message: text
+                .replace(&token, "<redacted>")
+                .chars()
+                .take(300)
+                .collect(),
         })
     }
 }
