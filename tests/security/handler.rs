@@ -18,15 +18,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A pipe being read into memory by its own thread.
+type Drained = (Arc<Mutex<Vec<u8>>>, JoinHandle<()>);
+
 /// A running handler process whose stdout and stderr are drained into memory as it writes them
 /// (a full pipe would stall it).
 pub struct Handler {
     pub child: Child,
     pub port: u16,
-    output: Vec<(Arc<Mutex<Vec<u8>>>, JoinHandle<()>)>,
+    output: Vec<Drained>,
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, JoinHandle<()>) {
+fn drain(mut pipe: impl Read + Send + 'static) -> Drained {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = buffer.clone();
     let thread = std::thread::spawn(move || {
