@@ -109,7 +109,10 @@ impl Timestamp {
     fn fmt_general(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.instant.format("%Y-%m-%dT%H:%M:%S"))?;
         if self.digits > 0 {
-            let nanos = format!("{:09}", self.instant.timestamp_subsec_nanos());
+            // In a leap second chrono counts on past 999_999_999 (`:60.5` is second 59 plus
+            // 1_500_000_000 ns): the fraction written is what lies past the whole second.
+            let past_the_second = self.instant.timestamp_subsec_nanos() % 1_000_000_000;
+            let nanos = format!("{past_the_second:09}");
             write!(f, ".{}", &nanos[..usize::from(self.digits)])?;
         }
         f.write_str("Z")
@@ -379,6 +382,7 @@ mod tests {
         assert_eq!(late.to_string(), "+10000-01-01T00:30:00.5Z");
         let leap = Timestamp::parse("2016-12-31T23:59:60.25Z").unwrap();
         assert_eq!(leap.to_string(), chrono_text(&leap));
+        assert_eq!(leap.to_string(), "2016-12-31T23:59:60.25Z");
     }
 
     proptest::proptest! {
