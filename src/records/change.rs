@@ -93,14 +93,7 @@ pub(crate) fn changes(content: &Content) -> Vec<Change<'_>> {
 }
 
 fn patch_changes(patch: &Patch) -> Vec<Change<'_>> {
-    let source_times: Vec<(&Pointer, Timestamp)> = patch
-        .ops
-        .iter()
-        .filter_map(|op| match op {
-            PatchOp::SourceTime { property, time } => Some((property, *time)),
-            _ => None,
-        })
-        .collect();
+    let source_times = SourceTimes::of(&patch.ops);
     let superseded = Superseded::of(&patch.ops);
     patch
         .ops
@@ -111,7 +104,7 @@ fn patch_changes(patch: &Patch) -> Vec<Change<'_>> {
             (!superseded.at(index, path)).then(|| Change {
                 path: Segments::of_pointer(path),
                 action,
-                source_time: source_time_of(path, &source_times),
+                source_time: source_times.of_path(path),
                 update_time: None,
             })
         })
@@ -161,16 +154,46 @@ impl<'a> Superseded<'a> {
     }
 }
 
-/// The source time of the longest prefix of `path` that has one (the last given wins).
-fn source_time_of(path: &Pointer, source_times: &[(&Pointer, Timestamp)]) -> Option<Timestamp> {
-    let segments = path.segments();
-    (1..=segments.len()).rev().find_map(|len| {
-        source_times
+/// The `sourceTime` ops of a patch, by property; the last given for a property wins.
+enum SourceTimes<'a> {
+    /// A few: look through them.
+    Scan(Vec<(&'a Pointer, Timestamp)>),
+    /// Many: a scan per value op would make a patch that times each of its values quadratic.
+    Map(HashMap<&'a [String], Timestamp>),
+}
+
+impl<'a> SourceTimes<'a> {
+    fn of(ops: &'a [PatchOp]) -> Self {
+        let times: Vec<(&Pointer, Timestamp)> = ops
             .iter()
-            .rev()
-            .find(|(property, _)| property.segments() == &segments[..len])
-            .map(|(_, time)| *time)
-    })
+            .filter_map(|op| match op {
+                PatchOp::SourceTime { property, time } => Some((property, *time)),
+                _ => None,
+            })
+            .collect();
+        if times.len() <= SCAN_LIMIT {
+            return SourceTimes::Scan(times);
+        }
+        // Collected in patch order, so a later op for the same property replaces an earlier one.
+        let by_property = times.into_iter().map(|(p, time)| (p.segments(), time));
+        SourceTimes::Map(by_property.collect())
+    }
+
+    /// The source time of the longest prefix of `path` that has one.
+    fn of_path(&self, path: &Pointer) -> Option<Timestamp> {
+        let segments = path.segments();
+        (1..=segments.len()).rev().find_map(|len| {
+            let prefix = &segments[..len];
+            match self {
+                SourceTimes::Scan(times) => times
+                    .iter()
+                    .rev()
+                    .find(|(property, _)| property.segments() == prefix)
+                    .map(|(_, time)| *time),
+                SourceTimes::Map(times) => times.get(prefix).copied(),
+            }
+        })
+    }
 }
 
 /// Walks a twin body (or a component inside it): every property not starting with `$`, timed by
@@ -256,6 +279,35 @@ mod tests {
         assert_eq!(changes.len(), 10);
         assert_eq!(*changes[0].path, ["P0"]);
         assert_eq!(changes[0].action, Action::Set(&json!(90)));
+    }
+
+    #[test]
+    fn many_source_times_follow_the_same_rules() {
+        // Past the scan limit the times are looked up in a map: the last one given for a
+        // property wins, and a property's time covers its sub-properties.
+        let mut ops: Vec<Value> = (0..40)
+            .map(|i| {
+                json!({"op": "add", "path": format!("/$metadata/P{i}/sourceTime"),
+                            "value": format!("2026-05-01T12:00:{i:02}Z")})
+            })
+            .collect();
+        ops.extend([
+            json!({"op": "add", "path": "/$metadata/P1/sourceTime", "value": "2026-05-01T13:00:00Z"}),
+            json!({"op": "add", "path": "/P1/Inner", "value": 1}),
+            json!({"op": "add", "path": "/P2", "value": 2}),
+            json!({"op": "add", "path": "/Q", "value": 3}),
+        ]);
+        let content = update(Value::Array(ops));
+        let times: Vec<_> = changes(&content)
+            .iter()
+            .map(|c| c.source_time.map(|t| t.to_string()))
+            .collect();
+        let expected = [
+            Some("2026-05-01T13:00:00Z"),
+            Some("2026-05-01T12:00:02Z"),
+            None,
+        ];
+        assert_eq!(times, expected.map(|t| t.map(String::from)));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! share a record, in the order their timestamps first appear.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -76,7 +77,7 @@ pub(crate) fn render(
     time_of: impl Fn(&Change<'_>) -> Timestamp,
     mut emit: impl FnMut(Timestamp, String),
 ) -> Dropped {
-    let mut groups: Vec<WideRecord<'_>> = Vec::new();
+    let mut groups = Groups::default();
     let (mut removes, mut reserved) = (0, 0);
     for change in changes {
         let Action::Set(value) = change.action else {
@@ -88,28 +89,62 @@ pub(crate) fn render(
             continue;
         }
         let time = time_of(change);
-        let index = match groups.iter().position(|record| record.time == time) {
-            Some(index) => index,
-            None => {
-                groups.push(WideRecord {
-                    twin_id,
-                    time,
-                    properties: Members::default(),
-                    numbers,
-                });
-                groups.len() - 1
-            }
-        };
-        let properties = &mut groups[index].properties;
+        let properties = &mut groups
+            .record(time, || WideRecord {
+                twin_id,
+                time,
+                properties: Members::default(),
+                numbers,
+            })
+            .properties;
         match keys {
             TsiKeys::Nested => insert_nested(properties, &change.path, value),
             TsiKeys::Dotted => insert_dotted(properties, dotted_key(&change.path), value),
         }
     }
-    for record in &groups {
+    for record in &groups.records {
         emit(record.time, record.to_json());
     }
     Dropped { removes, reserved }
+}
+
+/// Events with more distinct timestamps than this find their records through a map.
+const GROUP_SCAN_LIMIT: usize = 16;
+
+/// The records of one event, in the order their timestamps first appear.
+#[derive(Default)]
+struct Groups<'a> {
+    records: Vec<WideRecord<'a>>,
+    /// Position by timestamp, once the records outgrow a scan: an event whose every value has
+    /// its own `sourceTime` would otherwise scan every record for every value.
+    index: HashMap<Timestamp, usize>,
+}
+
+impl<'a> Groups<'a> {
+    /// The record for `time`, appending `make()` first when there is none.
+    fn record(
+        &mut self,
+        time: Timestamp,
+        make: impl FnOnce() -> WideRecord<'a>,
+    ) -> &mut WideRecord<'a> {
+        let found = if self.records.len() > GROUP_SCAN_LIMIT {
+            self.index.get(&time).copied()
+        } else {
+            self.records.iter().position(|record| record.time == time)
+        };
+        let position = found.unwrap_or_else(|| {
+            self.records.push(make());
+            let position = self.records.len() - 1;
+            if position == GROUP_SCAN_LIMIT {
+                let times = self.records.iter().map(|record| record.time);
+                self.index = times.zip(0..).collect();
+            } else if position > GROUP_SCAN_LIMIT {
+                self.index.insert(time, position);
+            }
+            position
+        });
+        &mut self.records[position]
+    }
 }
 
 fn is_reserved(path: &[&str], keys: TsiKeys) -> bool {
@@ -355,7 +390,8 @@ mod tests {
         (
             prop::collection::vec(0..NAMES.len(), 1..4),
             value(),
-            0u32..3,
+            // Up to 24 distinct timestamps: past the scan limit of the groups.
+            0u32..24,
         )
     }
 
@@ -374,7 +410,7 @@ mod tests {
                 .map(|(path, value, second)| Change {
                     path: Segments::Many(path.iter().map(|n| NAMES[*n]).collect()),
                     action: Action::Set(value),
-                    source_time: Timestamp::parse(&format!("2026-05-01T12:00:0{second}.5Z")).ok(),
+                    source_time: Timestamp::parse(&format!("2026-05-01T12:00:{second:02}.5Z")).ok(),
                     update_time: None,
                 })
                 .collect();
