@@ -59,11 +59,12 @@ impl InvocationRequest {
         serde_json::from_slice(body).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
     }
 
-    /// `Metadata.sys.UtcNow`: the invocation's time, the last timestamp fallback.
+    /// `Metadata.sys.UtcNow`: the invocation's time, the last timestamp fallback. A placeholder
+    /// (year 0001, or any year before 1000) is no time, like the other fallbacks' placeholders.
     pub fn utc_now(&self) -> Option<Timestamp> {
         let sys = json_value(self.metadata.get("sys")?)?;
         let now = text(sys.get("UtcNow")?)?;
-        Timestamp::parse(&now).ok()
+        Timestamp::parse(&now).ok().filter(|t| !t.is_placeholder())
     }
 
     /// `Metadata.RetryContext.RetryCount`, present when the function has a retry policy.
@@ -275,6 +276,22 @@ fn enqueued_time<'a>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_placeholder_utc_now_is_no_time() {
+        // Found by the request_end_to_end fuzz target: records were stamped with year 750.
+        let request = |now: &str| InvocationRequest {
+            metadata: json!({"sys": {"UtcNow": now}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            ..InvocationRequest::default()
+        };
+        assert_eq!(request("0750-10-01T12:05:00Z").utc_now(), None);
+        assert_eq!(request("0001-01-01T00:00:00").utc_now(), None);
+        let now = request("2026-05-01T12:05:00Z").utc_now().unwrap();
+        assert_eq!(now.to_string(), "2026-05-01T12:05:00Z");
+    }
 
     #[test]
     fn a_batch_is_base64_only_when_every_body_is() {
