@@ -2,7 +2,7 @@
 //!
 //! `--target handler` (the default) starts the local Event Hubs peer in this process, spawns the
 //! `handler` binary with the settings the host would pass (environment only, no arguments), and
-//! checks at the end that the peer received one record for every event sent. `--target node`
+//! checks at the end that the peer received one record for every event answered. `--target node`
 //! spawns the Node.js reference (`benches/reference-node/server.js`) instead; it sends nothing
 //! itself (its records go back in `Outputs.records`, for an output binding), so each answer is
 //! checked to hold one record per event.
@@ -11,34 +11,40 @@
 //! delivered (to the peer, or returned in `Outputs`), invocation latency p50/p99 and the server's
 //! peak RSS (`VmHWM`). A run that loses records prints `FAILED` and exits non-zero.
 //!
+//! The soak (docs/robustness.md) is the same tool at a steady `--rate`, with `--flap-every` making
+//! the peer drop its connection and refuse new ones at intervals, `--retry` resending failed
+//! invocations as the host does, and `--sample-every` printing the server's RSS as it goes.
+//!
 //! ```sh
 //! cargo build --release --example load --bin handler
 //! target/release/examples/load --target handler --concurrency 8 --seconds 20
 //! target/release/examples/load --target node --concurrency 8 --seconds 20
 //! ```
 
-#[path = "../tests/support/mod.rs"]
+mod batches;
+mod drive;
+mod server;
+#[path = "../../tests/support/mod.rs"]
 mod support;
+mod weather;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use eventhubs_peer::{Peer, PeerConfig};
-use serde_json::{json, Value};
-use support::{event_hub_request, twin_update, HubEvent, HubRequestOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const FUNCTION: &str = "TwinUpdatesEventHub";
+use batches::{expected_message_ids, BatchTemplate};
+use drive::{Load, Plan, Results};
+use server::Program;
+use weather::Flapping;
+
 const RECORDS_HUB: &str = "records";
 const PARTITIONS: u32 = 4;
-/// How long the handler may take to answer `GET /` at all.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the peer may lag behind the last answer (the handler answers after its send).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -65,7 +71,7 @@ struct Args {
     /// The reference server script (`--target node`).
     #[arg(long, default_value = "benches/reference-node/server.js")]
     script: PathBuf,
-    /// Invocations in flight at once.
+    /// Invocations in flight at once (the cap, with `--rate`).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
     /// How long to send for (ignored with `--batches`).
@@ -80,27 +86,29 @@ struct Args {
     /// Distinct twins the events are spread over.
     #[arg(long, default_value_t = 6)]
     twins: usize,
-}
-
-/// What every worker shares: the batch counter, when to stop, and what came back.
-struct Load {
-    client: reqwest::Client,
-    url: String,
-    target: Target,
-    batch_size: usize,
-    twins: usize,
-    next_batch: AtomicU64,
-    batch_limit: Option<u64>,
-    deadline: Instant,
-    results: Mutex<Results>,
-}
-
-#[derive(Default)]
-struct Results {
-    latencies: Vec<Duration>,
-    expected_ids: Vec<String>,
-    events_answered: u64,
-    failures: Vec<String>,
+    /// Batches per second, steady, instead of as fast as the server answers.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// The peer's pause before settling each transfer, in ms: a stand-in for the network round
+    /// trip and the service's write (below ~1 ms fe2o3's client starts losing dispositions).
+    #[arg(long, default_value_t = 1.0)]
+    peer_delay_ms: f64,
+    /// Resend failed invocations with the host's backoff (2 s doubling to 5 min) instead of
+    /// counting them as failures of the run.
+    #[arg(long)]
+    retry: bool,
+    /// Make the peer drop its connection and refuse new ones every this many seconds.
+    #[arg(long)]
+    flap_every: Option<u64>,
+    /// How long each refusal lasts, in seconds.
+    #[arg(long, default_value_t = 5)]
+    flap_for: u64,
+    /// Print the server's RSS every this many seconds.
+    #[arg(long)]
+    sample_every: Option<u64>,
+    /// With `--retry`: how long after sending stops retries may go on.
+    #[arg(long, default_value_t = 600)]
+    settle_seconds: u64,
 }
 
 #[tokio::main]
@@ -119,311 +127,147 @@ async fn main() -> ExitCode {
 /// Runs one measurement; `Ok(false)` when records were lost or invocations failed.
 async fn run(args: Args) -> Result<bool, String> {
     let peer = match args.target {
-        Target::Handler => Some(
-            Peer::start(PeerConfig::new("localhost").hub(RECORDS_HUB, PARTITIONS))
+        Target::Handler => {
+            let peer = Peer::start(PeerConfig::new("localhost").hub(RECORDS_HUB, PARTITIONS))
                 .await
-                .map_err(|e| format!("peer: {e}"))?,
-        ),
+                .map_err(|e| format!("peer: {e}"))?;
+            peer.faults().set_settle_delay(Duration::from_secs_f64(
+                args.peer_delay_ms.max(0.0) / 1000.0,
+            ));
+            Some(peer)
+        }
         Target::Node => None,
     };
-    let port = free_port()?;
+    let program = match &peer {
+        Some(peer) => Program::Handler {
+            binary: args.handler.clone(),
+            connection: format!("Endpoint=sb://localhost:{}/;SharedAccessKeyName=dev;SharedAccessKey=ZGV2a2V5;UseDevelopmentEmulator=true", peer.addr().port()),
+            hub: RECORDS_HUB.into(),
+        },
+        None => Program::Node {
+            node: args.node.clone(),
+            script: args.script.clone(),
+        },
+    };
+    let port = server::free_port()?;
     let spawned = Instant::now();
-    let mut child = spawn_server(&args, port, peer.as_ref().map(Peer::addr))?;
+    let mut child = server::spawn(&program, port)?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let started = wait_for_first_answer(addr, spawned, &mut child).await;
-    let start_ms = match started {
+    let start_ms = match server::wait_for_first_answer(addr, spawned, &mut child).await {
         Ok(elapsed) => elapsed.as_secs_f64() * 1000.0,
         Err(error) => {
-            stop(&mut child);
+            server::stop(&mut child);
             return Err(error);
         }
     };
 
-    let load = Arc::new(Load {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(args.concurrency)
-            .build()
-            .map_err(|e| e.to_string())?,
-        url: format!("http://{addr}/{FUNCTION}"),
-        target: args.target,
-        batch_size: args.batch_size,
-        twins: args.twins.max(1),
-        next_batch: AtomicU64::new(0),
+    let sending_ends = Instant::now() + Duration::from_secs(args.seconds);
+    let plan = Plan {
+        concurrency: args.concurrency.max(1),
+        deadline: sending_ends,
         batch_limit: args.batches,
-        deadline: Instant::now() + Duration::from_secs(args.seconds),
-        results: Mutex::new(Results::default()),
-    });
-    let elapsed = drive(&load, args.concurrency).await;
-    let peak_rss_kib = peak_rss_kib(child.id());
-    let server_cpu = cpu_seconds(&child.id().to_string());
-    stop(&mut child);
+        rate: args.rate,
+        retry: args.retry,
+        give_up: sending_ends + Duration::from_secs(args.settle_seconds),
+    };
+    let template = BatchTemplate::new(args.batch_size, args.twins);
+    let load = Arc::new(Load::new(addr, args.target, template, plan)?);
+    let pid = child.id();
+    let flapping = async {
+        let every = args.flap_every?;
+        let flapping = Flapping {
+            every: Duration::from_secs(every),
+            outage: Duration::from_secs(args.flap_for),
+        };
+        Some(weather::flap(peer.as_ref()?, flapping, sending_ends).await)
+    };
+    let sampling = async {
+        match args.sample_every {
+            Some(every) => {
+                let every = Duration::from_secs(every.max(1));
+                weather::sample_memory(pid, every, sending_ends).await
+            }
+            None => Vec::new(),
+        }
+    };
+    let (elapsed, outages, samples) = tokio::join!(drive::drive(&load), flapping, sampling);
+    let usage = Usage {
+        start_ms,
+        peak_rss_kib: server::memory_kib(child.id(), "VmHWM"),
+        server_cpu: server::cpu_seconds(&child.id().to_string()),
+        load_cpu: server::cpu_seconds("self"),
+    };
+    server::stop(&mut child);
 
-    let results = std::mem::take(&mut *load.results.lock().unwrap());
-    let delivered = match &peer {
-        Some(peer) => check_peer(peer, &results.expected_ids).await,
+    let results = load.take_results();
+    let delivery = match &peer {
+        Some(peer) => check_peer(peer, &results, args.batch_size).await,
         None => Delivery {
-            events: results.events_answered,
-            missing: 0,
-            unexpected: 0,
+            events: results.records_answered,
+            ..Delivery::default()
         },
     };
     if let Some(peer) = peer {
+        println!("peer transfers:        {}", peer.transfer_count());
         peer.stop().await;
     }
-    let usage = Usage {
-        start_ms,
-        peak_rss_kib,
-        server_cpu,
-        load_cpu: cpu_seconds("self"),
-    };
-    Ok(report(&args, &results, &delivered, elapsed, &usage))
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener =
-        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-/// Starts the server as the host does: the port and the app settings in the environment.
-fn spawn_server(args: &Args, port: u16, peer: Option<SocketAddr>) -> Result<Child, String> {
-    let mut command = match args.target {
-        Target::Handler => Command::new(&args.handler),
-        Target::Node => {
-            let mut command = Command::new(&args.node);
-            command.arg(&args.script);
-            command
-        }
-    };
-    command
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    if let Some(peer) = peer {
-        command
-            .env("TsiEventHubConnection", format!("Endpoint=sb://localhost:{}/;SharedAccessKeyName=dev;SharedAccessKey=ZGV2a2V5;UseDevelopmentEmulator=true", peer.port()))
-            .env("TSI_EVENTHUB_NAME", RECORDS_HUB);
+    if let Some(outages) = outages {
+        println!("peer outages:          {outages}");
     }
-    command
-        .spawn()
-        .map_err(|e| format!("spawning {:?}: {e}", command.get_program()))
-}
-
-/// Polls `GET /` every 1 ms until any HTTP answer arrives; returns the time since `spawned`.
-async fn wait_for_first_answer(
-    addr: SocketAddr,
-    spawned: Instant,
-    child: &mut Child,
-) -> Result<Duration, String> {
-    loop {
-        if get_root(addr).await {
-            return Ok(spawned.elapsed());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("the server exited before answering: {status}"));
-        }
-        if spawned.elapsed() > START_TIMEOUT {
-            return Err(format!("no answer on GET / after {START_TIMEOUT:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    if let Some((first, least, most, last)) = weather::summary(&samples) {
+        println!("RSS over the run:      first {first:.1} MiB, min {least:.1}, max {most:.1}, last {last:.1}");
     }
-}
-
-/// One raw `GET /`, as the host's readiness probe: true when any HTTP status line comes back.
-async fn get_root(addr: SocketAddr) -> bool {
-    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
-        return false;
-    };
-    let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if stream.write_all(request).await.is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).await.is_ok() && head.starts_with(b"HTTP/1.1 ")
-}
-
-/// Runs `concurrency` workers until the deadline or the batch limit; returns the time it took.
-async fn drive(load: &Arc<Load>, concurrency: usize) -> Duration {
-    let began = Instant::now();
-    let workers: Vec<_> = (0..concurrency.max(1))
-        .map(|_| tokio::spawn(worker(load.clone())))
-        .collect();
-    for worker in workers {
-        let _ = worker.await;
-    }
-    began.elapsed()
-}
-
-async fn worker(load: Arc<Load>) {
-    while let Some(batch) = load.take_batch() {
-        let events = batch_events(batch, load.batch_size, load.twins);
-        let ids = expected_message_ids(&events);
-        let body = event_hub_request(&events, HubRequestOptions::default()).to_string();
-        let sent = Instant::now();
-        let outcome = invoke(&load, body).await;
-        let latency = sent.elapsed();
-        let answer = outcome.and_then(|answer| check_answer(load.target, &answer, events.len()));
-        let mut results = load.results.lock().unwrap();
-        results.latencies.push(latency);
-        results.expected_ids.extend(ids);
-        match answer {
-            Ok(records) => results.events_answered += records as u64,
-            Err(error) => results.failures.push(format!("batch {batch}: {error}")),
-        }
-    }
-}
-
-impl Load {
-    /// The next batch number, or `None` once the run is over.
-    fn take_batch(&self) -> Option<u64> {
-        if self.batch_limit.is_none() && Instant::now() >= self.deadline {
-            return None;
-        }
-        let batch = self.next_batch.fetch_add(1, Ordering::Relaxed);
-        match self.batch_limit {
-            Some(limit) if batch >= limit => None,
-            _ => Some(batch),
-        }
-    }
-}
-
-/// The events of batch `batch`: distinct event ids across the whole run, spread over `twins`.
-fn batch_events(batch: u64, size: usize, twins: usize) -> Vec<HubEvent> {
-    (0..size)
-        .map(|i| {
-            let index = batch as usize * size + i;
-            let twin = format!("GrindingStep-{}", index % twins);
-            let patch = json!([
-                {"op": "replace", "path": "/ChasisTemperature", "value": 200.0 + (index % 10) as f64},
-                {"op": "replace", "path": "/PowerUsage", "value": 70}
-            ]);
-            twin_update(index, &twin, patch)
-        })
-        .collect()
-}
-
-/// The handler numbers the records of an event `<event id>:<index>`; these updates make one each.
-fn expected_message_ids(events: &[HubEvent]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| {
-            format!(
-                "{}:0",
-                e.properties["cloudEvents:id"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-/// One invocation; the answer's JSON when the status is 200.
-async fn invoke(load: &Load, body: String) -> Result<Value, String> {
-    let response = load
-        .client
-        .post(&load.url)
-        .header("Content-Type", "application/json; charset=utf-8")
-        .header("User-Agent", "Azure-Functions-Host/4.1037.0.0")
-        .header("X-Azure-Functions-HostVersion", "4.1037.0.0")
-        .header(
-            "X-Azure-Functions-InvocationId",
-            "4f1d6c3e-2b1a-4d7e-9c8f-0a1b2c3d4e5f",
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!("status {status}: {text}"));
-    }
-    serde_json::from_str(&text).map_err(|e| format!("invalid JSON answer: {e}"))
-}
-
-/// Checks an answer; returns the records it accounts for. The handler sends its records itself
-/// (the peer is checked later); the reference must hold one record per event in `Outputs`.
-fn check_answer(target: Target, answer: &Value, events: usize) -> Result<usize, String> {
-    if !answer.is_object() {
-        return Err(format!("answer is not a JSON object: {answer}"));
-    }
-    if target == Target::Handler {
-        return Ok(events);
-    }
-    let records = answer
-        .pointer("/Outputs/records")
-        .and_then(Value::as_array)
-        .ok_or("no Outputs.records array")?;
-    if records.len() != events {
-        return Err(format!("{} records for {events} events", records.len()));
-    }
-    let well_formed = records.iter().all(|r| {
-        r.as_str()
-            .and_then(|text| serde_json::from_str::<Value>(text).ok())
-            .is_some_and(|record| record.get("$dtId").is_some())
-    });
-    if !well_formed {
-        return Err("a record is not a JSON string with $dtId".into());
-    }
-    Ok(events)
+    Ok(report(&args, &results, &delivery, elapsed, &usage))
 }
 
 /// What reached the peer, against what was expected.
+#[derive(Default)]
 struct Delivery {
+    /// Records the peer holds (duplicates included).
     events: u64,
     missing: usize,
     unexpected: usize,
+    duplicates: usize,
 }
 
 /// Waits for the peer to hold every expected record, then compares message ids.
-async fn check_peer(peer: &Peer, expected_ids: &[String]) -> Delivery {
-    let received = peer
-        .wait_for_events(RECORDS_HUB, expected_ids.len(), DRAIN_TIMEOUT)
+async fn check_peer(peer: &Peer, results: &Results, batch_size: usize) -> Delivery {
+    let expected_count = results.delivered.len() * batch_size;
+    peer.wait_for_count(RECORDS_HUB, expected_count, DRAIN_TIMEOUT)
         .await;
-    let expected: HashSet<&str> = expected_ids.iter().map(String::as_str).collect();
-    let got: HashSet<&str> = received
+    let received = peer.message_ids(RECORDS_HUB);
+    let mut copies: HashMap<String, usize> = HashMap::with_capacity(received.len());
+    let mut without_id = 0;
+    for id in &received {
+        match id {
+            Some(id) => *copies.entry(id.clone()).or_default() += 1,
+            None => without_id += 1,
+        }
+    }
+    let mut missing = 0;
+    for &batch in &results.delivered {
+        for id in expected_message_ids(batch, batch_size) {
+            if copies.remove(&id).is_none() {
+                missing += 1;
+            }
+        }
+    }
+    // What is left was not expected: records of batches never answered 200, or stray ids.
+    let abandoned: std::collections::HashSet<String> = results
+        .abandoned
         .iter()
-        .filter_map(|e| e.message_id.as_deref())
+        .flat_map(|&batch| expected_message_ids(batch, batch_size))
         .collect();
+    let unexpected = copies.keys().filter(|id| !abandoned.contains(*id)).count() + without_id;
+    let distinct_expected = expected_count - missing;
     Delivery {
         events: received.len() as u64,
-        missing: expected.difference(&got).count(),
-        unexpected: got.difference(&expected).count() + (received.len() - got.len()),
+        missing,
+        unexpected,
+        duplicates: received
+            .len()
+            .saturating_sub(distinct_expected + copies.len() + without_id),
     }
-}
-
-/// The process's peak resident set (`VmHWM`) in KiB, read before it is stopped.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// User plus system CPU time of a process (`self` or a pid) in seconds, from `/proc/<pid>/stat`
-/// (clock ticks assumed to be 1/100 s, as on every Linux we run on).
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
-    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
-}
-
-/// SIGTERM, as the host does, then SIGKILL if it lingers.
-fn stop(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -444,7 +288,7 @@ struct Usage {
     load_cpu: Option<f64>,
 }
 
-/// Prints the measurements; true when nothing was lost and no invocation failed.
+/// Prints the measurements; true when nothing was lost and no invocation failed for good.
 fn report(
     args: &Args,
     results: &Results,
@@ -454,62 +298,72 @@ fn report(
 ) -> bool {
     let mut latencies = results.latencies.clone();
     latencies.sort();
-    let target = match args.target {
-        Target::Handler => "handler",
-        Target::Node => "node",
-    };
+    let handler = args.target == Target::Handler;
+    let target = if handler { "handler" } else { "node" };
     let rss = usage.peak_rss_kib.map_or("unknown".to_string(), |kib| {
         format!("{:.1} MiB", kib as f64 / 1024.0)
     });
     println!(
-        "target {target}: concurrency {}, {} batches of {} events in {:.2} s",
+        "target {target}: concurrency {}, {} batches of {} events answered in {:.2} s{}",
         args.concurrency,
-        latencies.len(),
+        results.delivered.len(),
         args.batch_size,
-        elapsed.as_secs_f64()
-    );
-    println!("start to first answer: {:.1} ms", usage.start_ms);
-    println!(
-        "events/s delivered:    {:.0} ({} events{})",
-        delivery.events as f64 / elapsed.as_secs_f64(),
-        delivery.events,
-        if args.target == Target::Handler {
-            " at the peer"
+        elapsed.as_secs_f64(),
+        if handler {
+            format!(", peer delay {} ms", args.peer_delay_ms)
         } else {
-            " in Outputs"
+            String::new()
         }
     );
+    println!("start to first answer: {:.1} ms", usage.start_ms);
+    let delivered = (results.delivered.len() * args.batch_size) as f64;
     println!(
-        "invocation latency:    p50 {:.2} ms, p99 {:.2} ms",
+        "events/s delivered:    {:.0} ({} records {})",
+        delivered / elapsed.as_secs_f64(),
+        delivery.events,
+        if handler { "at the peer" } else { "in Outputs" }
+    );
+    println!(
+        "invocation latency:    p50 {:.2} ms, p99 {:.2} ms ({} attempts)",
         percentile(&latencies, 50.0),
-        percentile(&latencies, 99.0)
+        percentile(&latencies, 99.0),
+        latencies.len()
     );
     println!("peak RSS (VmHWM):      {rss}");
     let seconds = |cpu: Option<f64>| cpu.map_or("unknown".to_string(), |s| format!("{s:.1} s"));
     println!(
         "CPU time:              server {}, load generator{} {}",
         seconds(usage.server_cpu),
-        if args.target == Target::Handler {
-            " + peer"
-        } else {
-            ""
-        },
+        if handler { " + peer" } else { "" },
         seconds(usage.load_cpu)
     );
-    for failure in results.failures.iter().take(5) {
+    println!(
+        "failed attempts:       {} (retried: {}), batches abandoned: {}",
+        results.failed_attempts,
+        args.retry,
+        results.abandoned.len()
+    );
+    if handler {
+        println!("duplicates at peer:    {}", delivery.duplicates);
+    }
+    for failure in &results.first_failures {
         println!("failed invocation: {failure}");
     }
-    let ok = results.failures.is_empty() && delivery.missing == 0 && delivery.unexpected == 0;
+    let failures_allowed = args.retry || results.failed_attempts == 0;
+    let ok = failures_allowed
+        && results.abandoned.is_empty()
+        && delivery.missing == 0
+        && delivery.unexpected == 0;
     if ok {
         println!(
-            "OK: {} of {} records accounted for",
-            delivery.events,
-            results.expected_ids.len()
+            "OK: every one of {} records accounted for",
+            results.delivered.len() * args.batch_size
         );
     } else {
         println!(
-            "FAILED: {} failed invocations, {} records missing, {} unexpected or duplicated",
-            results.failures.len(),
+            "FAILED: {} failed attempts, {} batches abandoned, {} records missing, {} unexpected",
+            results.failed_attempts,
+            results.abandoned.len(),
             delivery.missing,
             delivery.unexpected
         );

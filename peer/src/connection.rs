@@ -18,6 +18,7 @@ use tokio::task::AbortHandle;
 use tracing::{info, warn, Instrument};
 
 use crate::error::ServeError;
+use crate::quickack::QuickAck;
 use crate::server::Shared;
 use crate::session::serve_session;
 
@@ -125,7 +126,7 @@ async fn accept_sessions(
         .max_frame_size(MAX_FRAME_SIZE)
         .sasl_acceptor(SaslAnonymousMechanism::new())
         .build();
-    let mut connection = acceptor.accept(stream).await?;
+    let mut connection = acceptor.accept(QuickAck::new(stream)?).await?;
     info!("connection opened");
 
     let session_acceptor = SessionAcceptor::new();

@@ -12,6 +12,9 @@ use fe2o3_amqp::session::BeginError;
 /// A failure while serving one connection, session or link.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ServeError {
+    /// The accepted socket could not be set up.
+    #[error("could not set up the socket: {0}")]
+    Socket(#[from] std::io::Error),
     /// The SASL exchange or the Open performative failed.
     #[error("the AMQP handshake failed: {0}")]
     Handshake(#[from] OpenError),

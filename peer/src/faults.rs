@@ -4,8 +4,9 @@
 //! Every knob is read when the matching event happens (a TCP accept, a put-token, a transfer), so a
 //! change applies to the next one. All methods take `&self` and are cheap.
 
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::lock;
 
@@ -14,6 +15,10 @@ pub const PUT_TOKEN_ACCEPTED: u16 = 202;
 
 /// The status code answered to a token that a test wants refused.
 pub const PUT_TOKEN_UNAUTHORIZED: u16 = 401;
+
+/// The pause before each event transfer's disposition unless a test says otherwise: long enough
+/// to keep clear of fe2o3's lost-disposition race (see `settle`) on a busy machine.
+pub const DEFAULT_SETTLE_DELAY: Duration = Duration::from_millis(10);
 
 /// Thread-safe fault switches shared by every connection of one [`Peer`](crate::Peer).
 #[derive(Debug)]
@@ -24,6 +29,7 @@ pub struct Faults {
     reject_transfers: AtomicBool,
     never_settle: AtomicBool,
     drop_after_transfers: Mutex<Option<u32>>,
+    settle_delay_micros: AtomicU64,
 }
 
 impl Default for Faults {
@@ -35,6 +41,7 @@ impl Default for Faults {
             reject_transfers: AtomicBool::new(false),
             never_settle: AtomicBool::new(false),
             drop_after_transfers: Mutex::new(None),
+            settle_delay_micros: AtomicU64::new(DEFAULT_SETTLE_DELAY.as_micros() as u64),
         }
     }
 }
@@ -73,6 +80,20 @@ impl Faults {
     /// very next transfer. The knob fires once and then turns itself off; `None` disarms it.
     pub fn drop_connection_after_transfers(&self, transfers: Option<u32>) {
         *lock(&self.drop_after_transfers) = transfers;
+    }
+
+    /// How long the peer waits before settling each event transfer ([`DEFAULT_SETTLE_DELAY`]
+    /// unless set): a stand-in for the network round trip and the service's write. The client
+    /// sends one transfer per link at a time, so this bounds each link to one transfer per
+    /// `delay`. Below about 1 ms the client starts losing dispositions (see `settle`).
+    pub fn set_settle_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.settle_delay_micros.store(micros, Ordering::SeqCst);
+    }
+
+    /// The pause before each event transfer's disposition.
+    pub fn settle_delay(&self) -> Duration {
+        Duration::from_micros(self.settle_delay_micros.load(Ordering::SeqCst))
     }
 
     /// Whether new connections are refused.

@@ -78,7 +78,7 @@ async fn handle_transfer(
             warn!(%error, format, "rejecting a transfer that does not decode");
             let rejection =
                 definitions::Error::new(AmqpError::DecodeError, error.to_string(), None);
-            settle::reject(receiver, &delivery, rejection).await?;
+            settle::reject(receiver, &delivery, rejection, faults.settle_delay()).await?;
             return Ok(Next::Continue);
         }
     };
@@ -89,7 +89,7 @@ async fn handle_transfer(
             "Rejected by eventhubs-peer: the reject-transfers fault is on.".to_string(),
             None,
         );
-        settle::reject(receiver, &delivery, rejection).await?;
+        settle::reject(receiver, &delivery, rejection, faults.settle_delay()).await?;
         return Ok(Next::Continue);
     }
     info!(events = events.len(), format, "transfer recorded");
@@ -98,7 +98,7 @@ async fn handle_transfer(
         debug!("leaving the transfer unsettled (fault knob)");
         return Ok(Next::Continue);
     }
-    settle::accept(receiver, &delivery).await?;
+    settle::accept(receiver, &delivery, faults.settle_delay()).await?;
     debug!("transfer settled as accepted");
     Ok(Next::Continue)
 }

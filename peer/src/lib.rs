@@ -36,6 +36,7 @@ mod error;
 pub mod faults;
 mod ingest;
 mod management;
+mod quickack;
 pub mod record;
 mod requests;
 pub mod server;

@@ -104,7 +104,7 @@ pub(crate) async fn serve_requests(
                 return;
             }
         };
-        if let Err(error) = settle::accept(&receiver, &delivery).await {
+        if let Err(error) = settle::accept(&receiver, &delivery, settle::REQUEST_PAUSE).await {
             warn!(%error, "could not accept a request");
             return;
         }

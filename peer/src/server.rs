@@ -109,6 +109,30 @@ impl Peer {
             .await
     }
 
+    /// How many transfers (batches or single events) the peer has recorded, on every hub.
+    pub fn transfer_count(&self) -> u64 {
+        self.shared.recorder.transfer_count()
+    }
+
+    /// How many events `hub` has accepted so far.
+    pub fn event_count(&self, hub: &str) -> usize {
+        self.shared.recorder.event_count(hub)
+    }
+
+    /// The message ids of the events `hub` accepted, in order, without copying their bodies.
+    pub fn message_ids(&self, hub: &str) -> Vec<Option<String>> {
+        self.shared.recorder.message_ids(hub)
+    }
+
+    /// Waits until `hub` has at least `count` events, or `timeout` passes; returns how many it
+    /// has either way.
+    pub async fn wait_for_count(&self, hub: &str, count: usize, timeout: Duration) -> usize {
+        self.shared
+            .recorder
+            .wait_for_count(hub, count, timeout)
+            .await
+    }
+
     /// Every put-token request seen so far, with the status answered.
     pub fn token_requests(&self) -> Vec<TokenRequest> {
         self.shared.recorder.token_requests()

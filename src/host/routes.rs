@@ -48,7 +48,8 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
                 if declared.is_some_and(|length| length > server.max_request_bytes as u64) {
                     return too_large(server.max_request_bytes);
                 }
-                let body = match read_bounded(body, server.max_request_bytes).await {
+                let expected = declared.map_or(0, |length| length as usize);
+                let body = match read_bounded(body, server.max_request_bytes, expected).await {
                     Ok(body) => body,
                     Err(answer) => return answer,
                 };
@@ -103,13 +104,14 @@ fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     )
 }
 
-/// Reads the body, refusing it with 413 once it passes `limit` bytes.
-async fn read_bounded<S, B>(body: S, limit: usize) -> Result<Vec<u8>, Answer>
+/// Reads the body, refusing it with 413 once it passes `limit` bytes. `expected` (the declared
+/// length, already checked against the bound) sizes the buffer once instead of growing it.
+async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Vec<u8>, Answer>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut collected = Vec::new();
+    let mut collected = Vec::with_capacity(expected.min(limit));
     let mut body = std::pin::pin!(body);
     loop {
         let chunk = body.try_next().await.map_err(|e| {

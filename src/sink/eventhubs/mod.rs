@@ -1,11 +1,13 @@
 //! The Event Hubs sink: records to the records hub, keyed by twin and batched by partition, and
 //! unusable input to the optional dead-letter hub.
 //!
-//! Each twin's partition is the one the service would pick for the twin id as a partition key, so
-//! an invocation costs at most one send per partition it touches (more only when a partition's
-//! records pass the link's `max-message-size`), and a twin's records stay in order on one partition.
+//! Each twin's partition is the one the service would pick for the twin id as a partition key, and
+//! a twin's records stay in order on one partition. Each partition has a lane that sends the
+//! records of all invocations in flight together (see `lanes`): one transfer per partition per
+//! round trip however many invocations are waiting, more only past the link's `max-message-size`.
 
 mod batching;
+mod lanes;
 mod producer;
 
 use std::time::Duration;
@@ -171,9 +173,7 @@ async fn send_by_partition(opened: &Opened, records: &[Record]) -> Result<Delive
         .iter()
         .enumerate()
         .filter(|(_, indices)| !indices.is_empty())
-        .map(|(partition, indices)| {
-            send_partition(opened, &opened.partitions[partition], records, indices)
-        });
+        .map(|(lane, indices)| send_partition(opened, lane, records, indices));
     let mut delivery = Delivery::default();
     for result in join_all(sends).await {
         let part = result?;
@@ -184,25 +184,19 @@ async fn send_by_partition(opened: &Opened, records: &[Record]) -> Result<Delive
     Ok(delivery)
 }
 
-/// Sends one partition's records in order, in as few batches as the link's size allows.
+/// Hands one partition's records, in order, to its lane, which sends them with those of the other
+/// invocations in flight.
 async fn send_partition(
     opened: &Opened,
-    partition: &str,
+    lane: usize,
     records: &[Record],
     indices: &[usize],
 ) -> Result<Delivery, SinkError> {
-    let options = || {
-        Some(EventDataBatchOptions {
-            partition_id: Some(partition.to_owned()),
-            ..Default::default()
-        })
-    };
-    // Collected first: a lazy iterator held across the awaits would make the future not `Send`.
     let events: Vec<EventData> = indices
         .iter()
         .map(|&index| record_event(&records[index]))
         .collect();
-    let done = send_in_batches(&opened.client, options, events).await?;
+    let done = opened.lanes.send(lane, events).await?;
     Ok(Delivery {
         sent: done.sent,
         too_large: done

@@ -10,19 +10,39 @@ use azure_messaging_eventhubs::{EventHubsError, ProducerClient, RetryOptions};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
+use super::lanes::Lanes;
 use crate::config::eventhubs::{Connection, HubSettings, Secret};
 use crate::sink::SinkError;
 
-/// An open client and the hub's partition ids, read once per connection.
+/// An open client, the hub's partition ids (read once per connection) and a lane per partition.
 pub(super) struct Opened {
-    pub client: ProducerClient,
+    pub client: Arc<ProducerClient>,
     pub partitions: Vec<String>,
+    pub lanes: Lanes,
 }
+
+impl Opened {
+    /// Lets the lanes finish their rounds, then closes the connection.
+    async fn close(self) {
+        let closing = async move {
+            self.lanes.stop().await;
+            if let Ok(client) = Arc::try_unwrap(self.client) {
+                let _ = client.close().await;
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
+    }
+}
+
+/// How long closing a producer may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A lazily opened, self-healing producer for one hub.
 pub(super) struct HubProducer {
     settings: HubSettings,
     retry: RetryOptions,
+    /// How long one lane round may take.
+    deadline: Duration,
     current: Mutex<Option<Arc<Opened>>>,
     on_secondary: AtomicBool,
 }
@@ -54,6 +74,7 @@ pub fn credential_choice(
 impl HubProducer {
     pub fn new(settings: HubSettings, retry: RetryOptions) -> Self {
         HubProducer {
+            deadline: super::deadline(&retry),
             settings,
             retry,
             current: Mutex::new(None),
@@ -79,8 +100,7 @@ impl HubProducer {
             if let Some(opened) = current.take() {
                 tokio::spawn(async move {
                     if let Ok(opened) = Arc::try_unwrap(opened) {
-                        let _ = tokio::time::timeout(Duration::from_secs(5), opened.client.close())
-                            .await;
+                        opened.close().await;
                     }
                 });
             }
@@ -105,7 +125,7 @@ impl HubProducer {
     pub async fn close(&self) {
         if let Some(opened) = self.current.lock().await.take() {
             if let Ok(opened) = Arc::try_unwrap(opened) {
-                let _ = tokio::time::timeout(Duration::from_secs(5), opened.client.close()).await;
+                opened.close().await;
             }
         }
     }
@@ -156,7 +176,7 @@ impl HubProducer {
                 ))
             }
             Err(e) => {
-                let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
                 return Err(classify(&e, None));
             }
         };
@@ -164,7 +184,13 @@ impl HubProducer {
             partitions = partitions.len(),
             "opened the event hub producer"
         );
-        Ok(Opened { client, partitions })
+        let client = Arc::new(client);
+        let lanes = Lanes::start(&client, &partitions, self.deadline);
+        Ok(Opened {
+            client,
+            partitions,
+            lanes,
+        })
     }
 }
 
