@@ -52,7 +52,10 @@ fn write_counts<'a>(
     f: &mut fmt::Formatter<'_>,
     counts: impl Iterator<Item = (&'a str, usize)>,
 ) -> fmt::Result {
-    let parts: Vec<String> = counts.map(|(k, v)| format!("{k}:{v}")).collect();
+    // Event type names come from the input: escaped, so none can break the summary line.
+    let parts: Vec<String> = counts
+        .map(|(k, v)| format!("{}:{v}", k.escape_debug()))
+        .collect();
     if parts.is_empty() {
         Ok(())
     } else {
@@ -117,4 +120,20 @@ pub fn transform_batch(
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_from_the_input_cannot_break_the_summary_line() {
+        let mut summary = Summary::default();
+        summary
+            .skipped
+            .insert("Evil\nERROR forged line".to_owned(), 1);
+        let line = summary.to_string();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("Evil\\nERROR forged line:1"), "{line}");
+    }
 }
