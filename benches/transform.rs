@@ -16,10 +16,6 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use serde_json::json;
 use support::{event_grid_request, event_hub_request, twin_update, HubEvent, HubRequestOptions};
 
-/// The handler binary's allocator, so the numbers are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A factory step's reading as the simulator sends it: the changing properties and their sourceTime.
 fn factory_update(index: usize) -> HubEvent {
     let second = index % 60;

@@ -32,12 +32,6 @@ use adt_bridge::sink::stdout::StdoutSink;
 use adt_bridge::sink::RecordSink;
 use adt_bridge::time::Timestamp;
 
-/// mimalloc rather than glibc's malloc: a handler allocates many short-lived strings per event
-/// on two worker threads, and glibc's allocator was 40 % of its CPU under load
-/// (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "handler",
