@@ -490,3 +490,65 @@ async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
     bridge.stop();
     peer.stop().await;
 }
+
+/// Distinct events `first..first + size` over seven twins, so batches can be told apart.
+fn numbered_batch(first: usize, size: usize) -> Value {
+    let events: Vec<_> = (first..first + size)
+        .map(|i| {
+            let twin = format!("Step-{}", i % 7);
+            twin_update(
+                i,
+                &twin,
+                json!([{"op": "replace", "path": "/ChasisTemperature", "value": 200 + i}]),
+            )
+        })
+        .collect();
+    event_hub_request(&events, HubRequestOptions::default())
+}
+
+#[tokio::test]
+async fn invocations_in_flight_share_transfers_and_each_keeps_its_twins_in_order() {
+    let peer = Peer::start(peer_config()).await.unwrap();
+    // A slow hub, so invocations arrive while a partition's transfer is in flight.
+    peer.faults().set_settle_delay(Duration::from_millis(50));
+    let bridge = Arc::new(Bridge::start(&emulator_settings(peer.addr(), "tsi")).await);
+    let requests: Vec<Value> = (0..12).map(|n| numbered_batch(n * 40, 40)).collect();
+    let posts = requests.iter().map(|request| {
+        let bridge = bridge.clone();
+        let request = request.clone();
+        tokio::spawn(async move { bridge.post("TwinUpdatesEventHub", &request).await })
+    });
+    for answer in futures_util::future::join_all(posts).await {
+        let (status, body) = answer.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let expected: Vec<Vec<Record>> = requests
+        .iter()
+        .map(|request| expected_records(request, "tsi"))
+        .collect();
+    let all: Vec<Record> = expected.iter().flatten().cloned().collect();
+    let received = peer.wait_for_events("records", all.len(), WAIT).await;
+    assert_eq!(received.len(), all.len());
+    let arrival: HashMap<&str, usize> = received
+        .iter()
+        .enumerate()
+        .map(|(at, event)| (event.message_id.as_deref().unwrap(), at))
+        .collect();
+    assert_eq!(arrival.len(), all.len(), "every record once");
+    for records in &expected {
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for record in records {
+            let at = arrival[record.message_id.as_str()];
+            if let Some(before) = last.insert(record.twin_id.as_str(), at) {
+                assert!(before < at, "twin {} out of order", record.twin_id);
+            }
+        }
+    }
+    // Twelve invocations touching four partitions each would be 48 transfers one by one.
+    let transfers = peer.transfer_count();
+    assert!(transfers < 24, "{transfers} transfers for 12 invocations");
+    if let Ok(bridge) = Arc::try_unwrap(bridge) {
+        bridge.stop();
+    }
+    peer.stop().await;
+}
