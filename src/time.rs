@@ -61,6 +61,19 @@ impl Timestamp {
     pub fn is_placeholder(&self) -> bool {
         self.instant.year() < 1000
     }
+
+    /// `text` as a time to stamp records with: readable, and not a placeholder. Every timestamp
+    /// fallback (event time, enqueued time, `sourceTime`, `UtcNow`) reads its text this way.
+    ///
+    /// ```
+    /// use adt_bridge::time::Timestamp;
+    /// assert!(Timestamp::parse_time("2026-05-01T12:00:00Z").is_some());
+    /// assert!(Timestamp::parse_time("0001-01-01T00:00:00Z").is_none());
+    /// assert!(Timestamp::parse_time("yesterday").is_none());
+    /// ```
+    pub fn parse_time(text: &str) -> Option<Timestamp> {
+        Timestamp::parse(text).ok().filter(|t| !t.is_placeholder())
+    }
 }
 
 impl PartialEq for Timestamp {

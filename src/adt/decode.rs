@@ -102,10 +102,7 @@ pub(crate) fn decode(attributes: &Attributes<'_>, data: Data<'_>, kinds: EventKi
 }
 
 fn header(attributes: &Attributes<'_>, event_type: EventType, data: Data<'_>) -> Header {
-    let time = attributes
-        .time
-        .and_then(|t| Timestamp::parse(t).ok())
-        .filter(|t| !t.is_placeholder());
+    let time = attributes.time.and_then(Timestamp::parse_time);
     let id = attributes
         .id
         .and_then(EventId::parse)
@@ -246,9 +243,7 @@ fn legacy(data: Data<'_>) -> Result<Content, Unusable> {
         twin_id,
         data_type: data_type.to_owned(),
         value,
-        time: text("EventTimestamp")
-            .and_then(|t| Timestamp::parse(t).ok())
-            .filter(|t| !t.is_placeholder()),
+        time: text("EventTimestamp").and_then(Timestamp::parse_time),
     })
 }
 

@@ -64,7 +64,7 @@ impl InvocationRequest {
     pub fn utc_now(&self) -> Option<Timestamp> {
         let sys = json_value(self.metadata.get("sys")?)?;
         let now = text(sys.get("UtcNow")?)?;
-        Timestamp::parse(&now).ok().filter(|t| !t.is_placeholder())
+        Timestamp::parse_time(&now)
     }
 
     /// `Metadata.RetryContext.RetryCount`, present when the function has a retry policy.
@@ -264,12 +264,11 @@ fn enqueued_time<'a>(
         .iter()
         .find_map(|key| system.get(*key).and_then(text))
     };
-    let usable = |t: &str| Timestamp::parse(t).ok().filter(|t| !t.is_placeholder());
     // An entry that is there but unreadable (or year 0001) is passed over like a missing one.
     direct
         .and_then(text_ref)
-        .and_then(|direct| usable(&direct))
-        .or_else(|| from_system().and_then(|t| usable(&t)))
+        .and_then(|direct| Timestamp::parse_time(&direct))
+        .or_else(|| from_system().and_then(|t| Timestamp::parse_time(&t)))
 }
 
 #[cfg(test)]

@@ -219,8 +219,7 @@ fn twin_changes<'a>(
                     entry
                         .and_then(|e| e.get(name))
                         .and_then(Value::as_str)
-                        .and_then(|t| Timestamp::parse(t).ok())
-                        .filter(|t| !t.is_placeholder())
+                        .and_then(Timestamp::parse_time)
                 };
                 out.push(Change {
                     path: Segments::Many(prefix.clone()),
