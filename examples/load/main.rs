@@ -28,7 +28,7 @@ mod server;
 mod support;
 mod weather;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -236,37 +236,27 @@ async fn check_peer(peer: &Peer, results: &Results, batch_size: usize) -> Delive
     peer.wait_for_count(RECORDS_HUB, expected_count, DRAIN_TIMEOUT)
         .await;
     let received = peer.message_ids(RECORDS_HUB);
-    let mut copies: HashMap<String, usize> = HashMap::with_capacity(received.len());
-    let mut without_id = 0;
-    for id in &received {
-        match id {
-            Some(id) => *copies.entry(id.clone()).or_default() += 1,
-            None => without_id += 1,
-        }
-    }
-    let mut missing = 0;
-    for &batch in &results.delivered {
-        for id in expected_message_ids(batch, batch_size) {
-            if copies.remove(&id).is_none() {
-                missing += 1;
-            }
-        }
-    }
+    let without_id = received.iter().filter(|id| id.is_none()).count();
+    let mut distinct: HashSet<String> = received.iter().flatten().cloned().collect();
+    let duplicates = received.len() - without_id - distinct.len();
+    let missing = results
+        .delivered
+        .iter()
+        .flat_map(|&batch| expected_message_ids(batch, batch_size))
+        .filter(|id| !distinct.remove(id))
+        .count();
     // What is left was not expected: records of batches never answered 200, or stray ids.
-    let abandoned: std::collections::HashSet<String> = results
+    let abandoned: HashSet<String> = results
         .abandoned
         .iter()
         .flat_map(|&batch| expected_message_ids(batch, batch_size))
         .collect();
-    let unexpected = copies.keys().filter(|id| !abandoned.contains(*id)).count() + without_id;
-    let distinct_expected = expected_count - missing;
+    let unexpected = distinct.difference(&abandoned).count() + without_id;
     Delivery {
         events: received.len() as u64,
         missing,
         unexpected,
-        duplicates: received
-            .len()
-            .saturating_sub(distinct_expected + copies.len() + without_id),
+        duplicates,
     }
 }
 

@@ -118,6 +118,7 @@ impl Recorder {
     /// Waits until `hub` has at least `count` events or `timeout` passes; returns how many it has.
     pub async fn wait_for_count(&self, hub: &str, count: usize, timeout: Duration) -> usize {
         let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribe before looking, so a batch recorded in between still wakes us.
         let mut recorded = self.recorded.subscribe();
         loop {
             let have = self.event_count(hub);
@@ -154,19 +155,8 @@ impl Recorder {
         count: usize,
         timeout: Duration,
     ) -> Vec<ReceivedEvent> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Subscribe before looking, so a batch recorded in between still wakes us.
-        let mut recorded = self.recorded.subscribe();
-        loop {
-            let events = self.events(hub);
-            if events.len() >= count {
-                return events;
-            }
-            match tokio::time::timeout_at(deadline, recorded.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => return self.events(hub),
-            }
-        }
+        self.wait_for_count(hub, count, timeout).await;
+        self.events(hub)
     }
 }
 

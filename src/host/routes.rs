@@ -69,8 +69,11 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
         .unify()
 }
 
+/// The functions this handler serves (their folders under `functions/`).
+const FUNCTIONS: [&str; 3] = [EVENT_HUB_FUNCTION, EVENT_GRID_FUNCTION, SIMULATOR_FUNCTION];
+
 async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: &str) -> Answer {
-    if ![EVENT_HUB_FUNCTION, EVENT_GRID_FUNCTION, SIMULATOR_FUNCTION].contains(&function) {
+    if !FUNCTIONS.contains(&function) {
         return Answer::refused(
             StatusCode::NOT_FOUND,
             &format!("no function named {function:?}"),
@@ -91,8 +94,7 @@ async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: 
 /// 404 for any other path.
 fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     let name = path.as_str().trim_matches('/');
-    let served = name.is_empty()
-        || [EVENT_HUB_FUNCTION, EVENT_GRID_FUNCTION, SIMULATOR_FUNCTION].contains(&name);
+    let served = name.is_empty() || FUNCTIONS.contains(&name);
     let status = if served {
         StatusCode::METHOD_NOT_ALLOWED
     } else {

@@ -41,7 +41,6 @@ pub fn default_retry() -> RetryOptions {
 pub struct EventHubsSink {
     records: HubProducer,
     dead_letters: Option<HubProducer>,
-    deadline: Duration,
 }
 
 /// How long one send may take in all: the SDK's retries, plus slack. The SDK can wait forever for
@@ -75,11 +74,9 @@ impl EventHubsSink {
             };
             HubProducer::new(settings, retry.clone())
         });
-        let deadline = deadline(&retry);
         EventHubsSink {
             records: HubProducer::new(records, retry),
             dead_letters,
-            deadline,
         }
     }
 
@@ -96,10 +93,12 @@ impl EventHubsSink {
             return Ok(Delivery::default());
         }
         let mut switched = false;
+        let deadline = self.records.deadline();
         loop {
-            let opened = within(self.deadline, self.records.get()).await;
+            let opened = within(deadline, self.records.get()).await;
             let result = match &opened {
-                Ok(opened) => within(self.deadline, send_by_partition(opened, records)).await,
+                // Also covers the wait for a lane's round, which runs under the same deadline.
+                Ok(opened) => within(deadline, send_by_partition(opened, records)).await,
                 Err(e) => Err(e.clone()),
             };
             match result {
@@ -125,8 +124,8 @@ impl EventHubsSink {
         let Some(producer) = &self.dead_letters else {
             return Ok(0);
         };
-        let opened = within(self.deadline, producer.get()).await?;
-        let result = within(self.deadline, send_letters(&opened, letters)).await;
+        let opened = within(producer.deadline(), producer.get()).await?;
+        let result = within(producer.deadline(), send_letters(&opened, letters)).await;
         if result.is_err() {
             producer.discard(&opened).await;
         }
@@ -271,23 +270,21 @@ async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, 
 /// simulator's `eventhub` mode writing ADT-shaped notifications to the twins hub).
 pub struct KeyedWriter {
     producer: HubProducer,
-    deadline: Duration,
 }
 
 impl KeyedWriter {
     /// A writer for one hub; nothing is opened until the first send.
     pub fn new(settings: HubSettings, retry: RetryOptions) -> Self {
-        let deadline = deadline(&retry);
         KeyedWriter {
             producer: HubProducer::new(settings, retry),
-            deadline,
         }
     }
 
     /// Sends `events` in order under `partition_key`, in as few batches as the link allows.
     pub async fn send(&self, partition_key: &str, events: &[EventData]) -> Result<(), SinkError> {
-        let opened = within(self.deadline, self.producer.get()).await?;
-        let result = within(self.deadline, send_keyed(&opened, partition_key, events)).await;
+        let deadline = self.producer.deadline();
+        let opened = within(deadline, self.producer.get()).await?;
+        let result = within(deadline, send_keyed(&opened, partition_key, events)).await;
         if result.is_err() {
             self.producer.discard(&opened).await;
         }

@@ -82,6 +82,11 @@ impl HubProducer {
         }
     }
 
+    /// How long one send on this hub may take in all (see `deadline` in the parent module).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// The open client, opening it first if needed.
     pub async fn get(&self) -> Result<Arc<Opened>, SinkError> {
         let mut current = self.current.lock().await;
