@@ -142,6 +142,18 @@ var bridgeSettings = [
     value: deadLetterHubName
   }
   {
+    name: 'BRIDGE_DEADLETTER_ATTEMPTS'
+    value: '5'
+  }
+  {
+    name: 'BRIDGE_PACKING'
+    value: 'array'
+  }
+  {
+    name: 'BRIDGE_PACKED_EVENT_BYTES'
+    value: '65536'
+  }
+  {
     name: 'TsiEventHubConnection__fullyQualifiedNamespace'
     value: eventHubsFullyQualifiedNamespace
   }

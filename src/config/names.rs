@@ -19,6 +19,13 @@ pub const BRIDGE_EVENT_TYPES: &str = "BRIDGE_EVENT_TYPES";
 pub const BRIDGE_MAX_REQUEST_BYTES: &str = "BRIDGE_MAX_REQUEST_BYTES";
 /// Optional Event Hub (same namespace and credential as the records) for unusable input.
 pub const BRIDGE_DEADLETTER_EVENTHUB_NAME: &str = "BRIDGE_DEADLETTER_EVENTHUB_NAME";
+/// Attempts (host retries) during which a dead letter that cannot be delivered fails the
+/// invocation; from then on the unusable event is written whole to the error log (default 5).
+pub const BRIDGE_DEADLETTER_ATTEMPTS: &str = "BRIDGE_DEADLETTER_ATTEMPTS";
+/// How records become Event Hubs events: `array` (default: packed JSON arrays) or `none`.
+pub const BRIDGE_PACKING: &str = "BRIDGE_PACKING";
+/// Largest body of a packed event, in bytes (default 65536; 1024 to 1048576).
+pub const BRIDGE_PACKED_EVENT_BYTES: &str = "BRIDGE_PACKED_EVENT_BYTES";
 
 /// Connection to the records (TSI-bound) hub's namespace: a connection string.
 pub const TSI_CONNECTION: &str = "TsiEventHubConnection";
