@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 use adt_bridge::adt::decode_event_grid;
+use adt_bridge::config::delivery::delivery_settings;
 use adt_bridge::config::eventhubs::TWINS_HUB;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
 use adt_bridge::config::{
@@ -144,11 +145,18 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
     listener.set_nonblocking(true)?;
     let options = transform_options(&Environment)?;
+    let delivery = delivery_settings(&Environment)?;
     let sink: Arc<dyn RecordSink> = match args.sink {
         SinkChoice::Eventhubs => {
             let records = hub_settings(&Environment, RECORDS_HUB)?;
             let dead_letters = Environment.get(names::BRIDGE_DEADLETTER_EVENTHUB_NAME);
-            Arc::new(EventHubsSink::new(records, dead_letters, default_retry()))
+            let retry = default_retry();
+            Arc::new(EventHubsSink::new(
+                records,
+                dead_letters,
+                retry,
+                delivery.packing,
+            ))
         }
         SinkChoice::Stdout => Arc::new(StdoutSink),
     };
@@ -271,8 +279,8 @@ fn transform_file(file: &std::path::Path) -> anyhow::Result<()> {
         .iter()
         .map(|e| decode_event_grid(e, options.decoded_kinds()));
     let outcome = transform_batch(decoded, &options, now);
-    for record in &outcome.records {
-        println!("{}", record.body);
+    for (_, body) in outcome.records.with_bodies() {
+        println!("{body}");
     }
     for (index, unusable) in &outcome.unusable {
         eprintln!("event {index} is unusable: {unusable}");

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adt_bridge::adt::decode_event_hub;
+use adt_bridge::config::delivery::delivery_settings;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
 use adt_bridge::config::transform_options;
 use adt_bridge::host::{serve, App, InvocationRequest, Server};
-use adt_bridge::records::{transform_batch, Record};
+use adt_bridge::records::{transform_batch, OwnedRecord as Record};
 use adt_bridge::sink::eventhubs::EventHubsSink;
 use adt_bridge::sink::partition::partition_index;
 use azure_messaging_eventhubs::RetryOptions;
@@ -56,7 +57,13 @@ impl Bridge {
         let dead_letters = map
             .get("BRIDGE_DEADLETTER_EVENTHUB_NAME")
             .map(|s| s.to_string());
-        let sink = Arc::new(EventHubsSink::new(records, dead_letters, quick_retry()));
+        let packing = delivery_settings(&map).unwrap().packing;
+        let sink = Arc::new(EventHubsSink::new(
+            records,
+            dead_letters,
+            quick_retry(),
+            packing,
+        ));
         let server = Arc::new(Server {
             app: App {
                 options,
@@ -95,6 +102,8 @@ fn emulator_settings(addr: SocketAddr, format: &str) -> Vec<(&'static str, Strin
         ("TSI_EVENTHUB_NAME", "records".into()),
         ("BRIDGE_DEADLETTER_EVENTHUB_NAME", "deadletter".into()),
         ("BRIDGE_RECORD_FORMAT", format.into()),
+        // The tests written before packing check one record per event, as `none` sends them.
+        ("BRIDGE_PACKING", "none".into()),
     ]
 }
 
@@ -108,7 +117,9 @@ fn expected_records(request: &Value, format: &str) -> Vec<Record> {
         .messages
         .iter()
         .map(|m| decode_event_hub(m, options.decoded_kinds()));
-    transform_batch(decoded, &options, parsed.utc_now().unwrap()).records
+    transform_batch(decoded, &options, parsed.utc_now().unwrap())
+        .records
+        .to_owned_records()
 }
 
 /// Checks the peer holds exactly `expected` (each once), on the partition the service would pick
@@ -198,6 +209,7 @@ async fn data_history_rows_reach_the_peer_over_a_connection_string_with_entity_p
     let bridge = Bridge::start(&[
         ("TsiEventHubConnection", connection),
         ("BRIDGE_RECORD_FORMAT", "data-history".into()),
+        ("BRIDGE_PACKING", "none".into()),
     ])
     .await;
     let request = batch(20);

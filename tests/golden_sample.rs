@@ -95,6 +95,7 @@ fn the_sample_versus_the_bridge_on_one_realistic_update() {
     let outcome = transform_batch([decode_event_hub(&message, tsi.decoded_kinds())], &tsi, now);
     let records: Vec<Value> = outcome
         .records
+        .to_owned_records()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();
@@ -110,11 +111,7 @@ fn the_sample_versus_the_bridge_on_one_realistic_update() {
         outcome.summary.removes, 1,
         "the remove is counted, not silently lost"
     );
-    let ids: Vec<_> = outcome
-        .records
-        .iter()
-        .map(|r| r.message_id.as_str())
-        .collect();
+    let ids: Vec<_> = outcome.records.iter().map(|r| r.message_id()).collect();
     assert_eq!(
         ids,
         [
@@ -134,6 +131,7 @@ fn the_sample_versus_the_bridge_on_one_realistic_update() {
     );
     let rows: Vec<Value> = outcome
         .records
+        .to_owned_records()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();

@@ -364,7 +364,7 @@ async fn shutdown_lets_an_in_flight_invocation_finish() {
     impl adt_bridge::sink::RecordSink for SlowSink {
         fn send<'a>(
             &'a self,
-            records: &'a [adt_bridge::records::Record],
+            records: &'a adt_bridge::records::Records,
         ) -> futures_util::future::BoxFuture<
             'a,
             Result<adt_bridge::sink::Delivery, adt_bridge::sink::SinkError>,

@@ -127,6 +127,7 @@ fn records(format: RecordFormat) -> Vec<Value> {
     assert!(outcome.unusable.is_empty());
     outcome
         .records
+        .to_owned_records()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect()

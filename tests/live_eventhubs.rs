@@ -37,6 +37,7 @@ async fn records_reach_a_real_namespace() {
         hub_settings(&settings, RECORDS_HUB).unwrap(),
         None,
         default_retry(),
+        adt_bridge::config::delivery::Packing::default(),
     );
     let messages: Vec<EventHubMessage> = (0..20)
         .map(|i| {

@@ -147,7 +147,7 @@ proptest! {
         let message = update_message(0, &twin, patch, with_time);
         for options in all_options() {
             let outcome = transform_batch(decode_all(std::slice::from_ref(&message), &options), &options, now());
-            for record in &outcome.records {
+            for record in &outcome.records.to_owned_records() {
                 prop_assert_eq!(record.twin_id.as_str(), twin.as_str());
                 let body: Value = serde_json::from_str(&record.body).unwrap();
                 let (id, time) = match options.format {
@@ -172,7 +172,7 @@ proptest! {
             let outcome = transform_batch(decode_all(std::slice::from_ref(&message), &options), &options, now());
             match options.format {
                 RecordFormat::Tsi => prop_assert!(outcome.records.is_empty()),
-                RecordFormat::DataHistory => for record in &outcome.records {
+                RecordFormat::DataHistory => for record in &outcome.records.to_owned_records() {
                     let row: Value = serde_json::from_str(&record.body).unwrap();
                     prop_assert_eq!(&row["Value"], &Value::Null);
                     prop_assert_eq!(&row["Action"], "Delete");
@@ -194,8 +194,9 @@ proptest! {
             let whole = transform_batch(decode_all(&messages, &options), &options, now());
             let first = transform_batch(decode_all(&messages[..at], &options), &options, now());
             let second = transform_batch(decode_all(&messages[at..], &options), &options, now());
-            let joined: Vec<_> = first.records.iter().chain(&second.records).collect();
-            prop_assert_eq!(whole.records.iter().collect::<Vec<_>>(), joined);
+            let mut joined = first.records.to_owned_records();
+            joined.extend(second.records.to_owned_records());
+            prop_assert_eq!(whole.records.to_owned_records(), joined);
             prop_assert_eq!(whole.summary.records, first.summary.records + second.summary.records);
         }
     }

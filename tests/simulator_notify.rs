@@ -126,6 +126,7 @@ fn bridge(updates: &[StepUpdate], event_time: DateTime<Utc>) -> Vec<Value> {
     assert_eq!(outcome.summary.invalid_ops, 0);
     outcome
         .records
+        .to_owned_records()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect()

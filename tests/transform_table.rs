@@ -114,6 +114,7 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
         if let Some(expected) = &expect.records {
             let got: Vec<Value> = outcome
                 .records
+                .to_owned_records()
                 .iter()
                 .map(|r| serde_json::from_str(&r.body).unwrap())
                 .collect();
@@ -125,7 +126,7 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
                     Value::from(expected.clone())
                 ),
             );
-            for record in &outcome.records {
+            for record in &outcome.records.to_owned_records() {
                 let body: Value = serde_json::from_str(&record.body).unwrap();
                 let twin = match options.format {
                     RecordFormat::Tsi => &body["$dtId"],
@@ -138,11 +139,7 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
             }
         }
         if let Some(ids) = &expect.message_ids {
-            let got: Vec<&str> = outcome
-                .records
-                .iter()
-                .map(|r| r.message_id.as_str())
-                .collect();
+            let got: Vec<String> = outcome.records.iter().map(|r| r.message_id()).collect();
             check(
                 &got == ids,
                 format!("message ids {got:?}, expected {ids:?}"),

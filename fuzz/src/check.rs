@@ -6,7 +6,7 @@ use std::fmt;
 
 use adt_bridge::adt::{Content, Decoded, EventKinds, Notification, TwinId};
 use adt_bridge::records::{
-    transform, BatchOutcome, Numbers, Record, RecordFormat, TransformOptions, TsiKeys,
+    transform, BatchOutcome, Numbers, OwnedRecord, RecordFormat, TransformOptions, TsiKeys,
 };
 use adt_bridge::time::Timestamp;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -88,19 +88,21 @@ pub fn outcome(
         .count();
     assert_eq!(summary.skipped.values().sum::<usize>(), skipped);
     assert_eq!(summary.invalid_ops, outcome.invalid_ops.len());
-    let (mut rest, mut removes) = (&outcome.records[..], 0);
+    let all = outcome.records.to_owned_records();
+    let (mut rest, mut removes) = (&all[..], 0);
     for (index, event) in decoded.iter().enumerate() {
         let Decoded::Notification(notification) = event else {
             continue;
         };
         let own = transform(notification, options, now);
+        let own_records = own.records.to_owned_records();
         assert!(
-            rest.starts_with(&own.records),
+            rest.starts_with(&own_records),
             "event {index}'s records are not the batch's next records"
         );
         rest = &rest[own.records.len()..];
         removes += own.removes;
-        records_of_event(notification, &own.records, options);
+        records_of_event(notification, &own_records, options);
     }
     assert!(rest.is_empty(), "the batch has records no event made");
     assert_eq!(summary.removes, removes);
@@ -116,7 +118,7 @@ pub fn outcome(
 /// body is a JSON object of the format's shape without duplicate keys.
 pub fn records_of_event(
     notification: &Notification,
-    records: &[Record],
+    records: &[OwnedRecord],
     options: &TransformOptions,
 ) {
     let header = &notification.header;
@@ -152,7 +154,7 @@ pub fn records_of_event(
     }
 }
 
-fn wide_record(body: &Map<String, Value>, record: &Record, numbers: Numbers) {
+fn wide_record(body: &Map<String, Value>, record: &OwnedRecord, numbers: Numbers) {
     let mut members = body.iter();
     let (Some(("$dtId", id)), Some(("timestamp", time))) = (
         members.next().map(|(k, v)| (k.as_str(), v)),
@@ -199,7 +201,7 @@ const COLUMNS: [&str; 10] = [
     "Action",
 ];
 
-fn history_row(row: &Map<String, Value>, record: &Record, notification: &Notification) {
+fn history_row(row: &Map<String, Value>, record: &OwnedRecord, notification: &Notification) {
     let keys: Vec<&str> = row.keys().map(String::as_str).collect();
     assert_eq!(keys, COLUMNS, "{}", record.body);
     let text = |key: &str| row[key].as_str();

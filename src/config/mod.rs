@@ -2,6 +2,7 @@
 //! a map in tests). A missing or malformed setting is an error that names it; values that may be
 //! secret are never echoed.
 
+pub mod delivery;
 pub mod eventhubs;
 pub mod names;
 

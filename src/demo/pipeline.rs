@@ -89,8 +89,8 @@ fn invoke(
     stats.batches += 1;
     stats.events += outcome.summary.events;
     stats.not_recorded += not_recorded(&outcome.summary);
-    for record in &outcome.records {
-        out.write_all(record.body.as_bytes())?;
+    for (_, body) in outcome.records.with_bodies() {
+        out.write_all(body.as_bytes())?;
         out.write_all(b"\n")?;
     }
     stats.records += outcome.records.len();

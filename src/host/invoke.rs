@@ -134,17 +134,16 @@ async fn deliver<'a>(
     };
     for &index in &delivery.too_large {
         let record = &outcome.records[index];
+        let body = outcome.records.bytes(record);
+        let message_id = record.message_id();
         let unusable = Unusable::new(
             UnusableReason::RecordTooLarge,
-            format!(
-                "record {} of {} bytes",
-                record.message_id,
-                record.body.len()
-            ),
+            format!("record {message_id} of {} bytes", body.len()),
         );
-        error!(twin_id = %record.twin_id, message_id = %record.message_id, bytes = record.body.len(), "record too large for the records hub");
+        let head = String::from_utf8_lossy(&body[..body.len().min(LOGGED_BODY_BYTES)]);
+        error!(twin_id = %record.twin_id, message_id = %message_id, bytes = body.len(), body = ?head, "record too large for the records hub");
         letters.push(DeadLetter {
-            body: record.body.clone().into_bytes(),
+            body: body.to_vec(),
             properties: Map::new(),
             reason: unusable.reason,
             detail: unusable.detail,

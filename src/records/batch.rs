@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::options::TransformOptions;
-use super::{transform_into, Record};
+use super::{transform_into, Records};
 use crate::adt::{Decoded, InvalidOp, TwinId, Unusable, UnusableReason};
 use crate::time::Timestamp;
 
@@ -67,7 +67,7 @@ fn write_counts<'a>(
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchOutcome {
     /// Every record, event by event, in order.
-    pub records: Vec<Record>,
+    pub records: Records,
     /// Unusable events: (position in the batch, verdict).
     pub unusable: Vec<(usize, Unusable)>,
     /// Malformed ops: (position in the batch, twin, op).

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::change::{Action, Change};
+use super::EventWriter;
 use crate::adt::{Content, Header};
 use crate::time::Timestamp;
 
@@ -24,14 +25,14 @@ struct Row<'a> {
     action: &'static str,
 }
 
-/// Renders each change as a row, handing each to `emit` with its timestamp as compact JSON;
+/// Renders each change as a row, written as compact JSON into the event's records;
 /// `event_time` is the event's time after the usual fallbacks.
 pub(crate) fn render(
     header: &Header,
     content: &Content,
     changes: &[Change<'_>],
     event_time: Timestamp,
-    mut emit: impl FnMut(Timestamp, String),
+    out: &mut EventWriter<'_>,
 ) {
     let relationship_id = match content {
         Content::RelationshipUpdate {
@@ -56,8 +57,9 @@ pub(crate) fn render(
             relationship_id,
             action,
         };
-        let body = serde_json::to_string(&row).expect("a row always serializes");
-        emit(event_time, body);
+        out.record(event_time, |text| {
+            serde_json::to_writer(text, &row).expect("a row always serializes")
+        });
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::change::{Action, Change};
 use super::members::{Members, Node};
 use super::options::{Numbers, TsiKeys};
+use super::EventWriter;
 use crate::adt::TwinId;
 use crate::time::Timestamp;
 
@@ -41,25 +42,23 @@ struct WideRecord<'a> {
 }
 
 impl WideRecord<'_> {
-    /// The compact JSON text. The punctuation is written here and every name and value by
+    /// Appends the compact JSON text. The punctuation is written here and every name and value by
     /// serde_json, into a buffer sized for a typical record so that it is rarely regrown.
-    fn to_json(&self) -> String {
-        let mut out = Vec::with_capacity(256);
+    fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(OPEN_TWIN_ID);
-        write_json(&mut out, self.twin_id.as_str());
+        write_json(out, self.twin_id.as_str());
         out.extend_from_slice(THEN_TIMESTAMP);
         out.push(b'"');
-        self.time.append_text(&mut out);
+        self.time.append_text(out);
         out.push(b'"');
         // No property is named like the head: `is_reserved` turned those away.
         for (name, value) in self.properties.iter() {
             out.push(b',');
-            write_json(&mut out, name);
+            write_json(out, name);
             out.push(b':');
-            write_json(&mut out, &value.written(self.numbers));
+            write_json(out, &value.written(self.numbers));
         }
         out.push(b'}');
-        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
 
@@ -67,7 +66,7 @@ fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     serde_json::to_writer(out, value).expect("a record's parts always serialize");
 }
 
-/// Renders changes as wide records, handing each to `emit` with its timestamp as compact JSON;
+/// Renders changes as wide records, written as compact JSON into the event's records;
 /// `time_of` resolves each value's timestamp.
 pub(crate) fn render(
     twin_id: &TwinId,
@@ -75,7 +74,7 @@ pub(crate) fn render(
     keys: TsiKeys,
     numbers: Numbers,
     time_of: impl Fn(&Change<'_>) -> Timestamp,
-    mut emit: impl FnMut(Timestamp, String),
+    out: &mut EventWriter<'_>,
 ) -> Dropped {
     let mut groups = Groups::default();
     let (mut removes, mut reserved) = (0, 0);
@@ -103,7 +102,7 @@ pub(crate) fn render(
         }
     }
     for record in &groups.records {
-        emit(record.time, record.to_json());
+        out.record(record.time, |text| record.write_json(text));
     }
     Dropped { removes, reserved }
 }
@@ -414,9 +413,21 @@ mod tests {
                     update_time: None,
                 })
                 .collect();
-            let mut bodies = Vec::new();
+            let mut records = crate::records::Records::new();
+            let mut out = EventWriter {
+                records: &mut records,
+                twin_id: &twin,
+                origin: std::sync::Arc::new(crate::records::Origin {
+                    event_id: crate::adt::EventId::parse("e").unwrap(),
+                    source: None,
+                    type_name: std::sync::Arc::from("t"),
+                    format: crate::records::RecordFormat::Tsi,
+                }),
+                count: 0,
+            };
             let time_of = |c: &Change<'_>| c.source_time.unwrap();
-            render(&twin, &changes, keys, numbers, time_of, |_, body| bodies.push(body));
+            render(&twin, &changes, keys, numbers, time_of, &mut out);
+            let bodies: Vec<String> = records.with_bodies().map(|(_, b)| b.to_owned()).collect();
             prop_assert_eq!(bodies, reference::render(&twin, &changes, keys, numbers));
         }
     }

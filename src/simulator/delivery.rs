@@ -85,8 +85,8 @@ impl TickDelivery for TwinsHubNotifications {
                 for (name, value) in event.properties {
                     builder = builder.add_property(name, value);
                 }
-                let data = [builder.build()];
-                async move { self.writer.send(update.twin_id, &data).await }
+                let data = vec![builder.build()];
+                async move { self.writer.send(update.twin_id, data).await }
             });
             for result in join_all(sends).await {
                 result.map_err(|e| DeliveryError(e.to_string()))?;

@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use futures_util::future::{BoxFuture, FutureExt};
 
 use super::{DeadLetter, Delivery, RecordSink, SinkError};
-use crate::records::Record;
+use crate::records::{OwnedRecord, Records};
 
 /// Holds every record and dead letter it accepts.
 #[derive(Debug, Default)]
 pub struct MemorySink {
-    records: Mutex<Vec<Record>>,
+    records: Mutex<Records>,
     dead_letters: Mutex<Vec<DeadLetter>>,
     failures_left: AtomicUsize,
     max_record_bytes: Option<usize>,
@@ -37,8 +37,11 @@ impl MemorySink {
     }
 
     /// Every record accepted so far.
-    pub fn records(&self) -> Vec<Record> {
-        self.records.lock().expect("not poisoned").clone()
+    pub fn records(&self) -> Vec<OwnedRecord> {
+        self.records
+            .lock()
+            .expect("not poisoned")
+            .to_owned_records()
     }
 
     /// Every dead letter accepted so far.
@@ -54,7 +57,7 @@ impl MemorySink {
 }
 
 impl RecordSink for MemorySink {
-    fn send<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<Delivery, SinkError>> {
+    fn send<'a>(&'a self, records: &'a Records) -> BoxFuture<'a, Result<Delivery, SinkError>> {
         async move {
             if self.take_failure() {
                 return Err(SinkError::Unreachable(
@@ -64,14 +67,12 @@ impl RecordSink for MemorySink {
             let mut delivery = Delivery::default();
             let mut kept = self.records.lock().expect("not poisoned");
             for (index, record) in records.iter().enumerate() {
-                if self
-                    .max_record_bytes
-                    .is_some_and(|max| record.body.len() > max)
-                {
+                if self.max_record_bytes.is_some_and(|max| record.len() > max) {
                     delivery.too_large.push(index);
                 } else {
-                    kept.push(record.clone());
+                    kept.push_from(records, record);
                     delivery.sent += 1;
+                    delivery.events += 1;
                 }
             }
             Ok(delivery)

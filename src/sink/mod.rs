@@ -7,6 +7,7 @@
 
 pub mod eventhubs;
 pub mod memory;
+pub mod packing;
 pub mod partition;
 pub mod stdout;
 
@@ -14,7 +15,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::adt::UnusableReason;
-use crate::records::Record;
+use crate::records::Records;
 
 /// An unusable event on its way to the dead-letter hub: the raw body, the original properties,
 /// and why.
@@ -35,6 +36,8 @@ pub struct DeadLetter {
 pub struct Delivery {
     /// Records accepted by the hub.
     pub sent: usize,
+    /// Event Hubs events they went out in (as many as records when not packed).
+    pub events: usize,
     /// Positions of records too large for any event the hub accepts: unusable, never retried.
     pub too_large: Vec<usize>,
 }
@@ -56,7 +59,7 @@ pub enum SinkError {
 /// A destination for records and dead letters.
 pub trait RecordSink: Send + Sync + 'static {
     /// Sends every record; succeeds only when all were accepted (or are too large ever to be).
-    fn send<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<Delivery, SinkError>>;
+    fn send<'a>(&'a self, records: &'a Records) -> BoxFuture<'a, Result<Delivery, SinkError>>;
 
     /// Sends dead letters; returns how many went to a dead-letter hub (0 when none is configured).
     fn dead_letter<'a>(

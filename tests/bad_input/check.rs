@@ -2,7 +2,7 @@
 //! and the counts of the invocation's summary line. Each returns what went wrong as text, so a run
 //! reports every failing case, not just the first.
 
-use adt_bridge::records::Record;
+use adt_bridge::records::OwnedRecord;
 use adt_bridge::sink::DeadLetter;
 use serde_json::{Map, Value};
 
@@ -12,7 +12,7 @@ use super::request::{good_record, BatchEvent};
 
 /// What the sink received during one request.
 pub struct Received {
-    pub records: Vec<Record>,
+    pub records: Vec<OwnedRecord>,
     pub letters: Vec<DeadLetter>,
 }
 
@@ -78,7 +78,7 @@ pub fn batch_outcome(
 ) -> Result<(), String> {
     let mut records = received.records.iter();
     for (position, item) in expected.iter().enumerate() {
-        let mine: Vec<&Record> = records.by_ref().take(item.expect.records).collect();
+        let mine: Vec<&OwnedRecord> = records.by_ref().take(item.expect.records).collect();
         if mine.len() < item.expect.records {
             return Err(format!(
                 "event {position}: {} record(s) arrived where {} were expected",
@@ -96,7 +96,11 @@ pub fn batch_outcome(
     summary(function, expected, answer)
 }
 
-fn event_records(position: usize, item: &Expected<'_>, records: &[&Record]) -> Result<(), String> {
+fn event_records(
+    position: usize,
+    item: &Expected<'_>,
+    records: &[&OwnedRecord],
+) -> Result<(), String> {
     if records.is_empty() {
         return Ok(());
     }

@@ -1,14 +1,22 @@
 //! Events in order into as few batches as the link's `max-message-size` allows: the one loop the
 //! records, the dead letters and the keyed writer share.
+//!
+//! The SDK's `try_add_event_data` takes the event by value and drops it when it does not fit, so
+//! asking it would mean cloning every event first. Instead each event's encoded size is bounded
+//! from above here, and an event is offered to a batch only where that bound says it fits; only
+//! the first event of a batch is offered on trust, and one refused by an empty batch can never
+//! be sent (it is reported as too large, and the caller still holds what it was made from).
 
-use azure_messaging_eventhubs::models::EventData;
-use azure_messaging_eventhubs::{EventDataBatch, EventDataBatchOptions, ProducerClient};
+use azure_messaging_eventhubs::models::{AmqpSimpleValue, EventData, MessageId};
+use azure_messaging_eventhubs::{
+    error::ErrorKind, EventDataBatch, EventDataBatchOptions, ProducerClient,
+};
 
 use super::producer::classify;
 use crate::sink::SinkError;
 
 /// What a batched send did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Batched {
     /// Events accepted by the hub.
     pub sent: usize,
@@ -16,44 +24,87 @@ pub(super) struct Batched {
     pub too_large: Vec<usize>,
 }
 
+/// The largest transfer the link to `options`' partition takes, as the SDK sizes batches
+/// against it. The SDK keeps the number to itself, but names it when asked for a larger batch.
+pub(super) async fn link_max_size(
+    client: &ProducerClient,
+    options: Option<EventDataBatchOptions>,
+) -> Result<u64, SinkError> {
+    let probe = EventDataBatchOptions {
+        max_size_in_bytes: Some(u64::MAX),
+        ..options.unwrap_or_default()
+    };
+    match client.create_batch(Some(probe)).await {
+        Err(error) => match error.kind {
+            ErrorKind::InvalidBatchSize { max_allowed, .. } => Ok(max_allowed),
+            _ => Err(classify(&error, None)),
+        },
+        Ok(_) => Err(SinkError::NotAccepted(
+            "the link reported no usable max-message-size".into(),
+        )),
+    }
+}
+
+/// The most body bytes one event may have and still fit an empty batch on a link of
+/// `link_max` bytes: the SDK counts a batch's first event twice (once for the envelope it
+/// copies from it), and each event's framing and properties take their share.
+pub(super) fn largest_single_body(link_max: u64) -> usize {
+    let half = (link_max.saturating_sub(FRAMING) / 2) as usize;
+    half.saturating_sub(SINGLE_EVENT_RESERVE)
+}
+
+/// The per-event framing the SDK adds in a batch (its 32-bit data section header).
+const FRAMING: u64 = 8;
+/// Room left beside a body for its properties when sizing the largest single body.
+const SINGLE_EVENT_RESERVE: usize = 4096;
+
 /// Sends `events` in order, each batch made with `options`, never sending an empty batch.
+/// `link_max` is the link's limit ([`link_max_size`]).
 pub(super) async fn send_in_batches(
     client: &ProducerClient,
     options: impl Fn() -> Option<EventDataBatchOptions>,
-    events: impl IntoIterator<Item = EventData>,
+    link_max: u64,
+    events: Vec<EventData>,
 ) -> Result<Batched, SinkError> {
-    let mut batch = client
-        .create_batch(options())
-        .await
-        .map_err(|e| classify(&e, None))?;
+    let key_len = options()
+        .and_then(|o| o.partition_key)
+        .map_or(0, |key| key.len() + 32);
+    let mut batch = new_batch(client, &options).await?;
     let mut done = Batched::default();
     let mut in_batch = 0;
     for (position, event) in events.into_iter().enumerate() {
-        if add(&batch, &event)? {
-            in_batch += 1;
-            continue;
-        }
-        if in_batch > 0 {
+        let size = (encoded_size_bound(&event) + key_len) as u64;
+        if in_batch > 0 && batch.size() + size + FRAMING > link_max {
             done.sent += send(client, batch, in_batch).await?;
-            batch = client
-                .create_batch(options())
-                .await
-                .map_err(|e| classify(&e, None))?;
+            batch = new_batch(client, &options).await?;
             in_batch = 0;
-            if add(&batch, &event)? {
-                in_batch = 1;
-                continue;
+        }
+        let added = batch
+            .try_add_event_data(event, None)
+            .map_err(|e| classify(&e, None))?;
+        match (added, in_batch) {
+            (true, _) => in_batch += 1,
+            (false, 0) => done.too_large.push(position),
+            // The bound above said it fits; the SDK disagreeing means the bound is wrong, and
+            // the event is gone: fail, so the invocation is retried rather than lose it.
+            (false, _) => {
+                return Err(SinkError::NotAccepted(
+                    "an event's size was underestimated; the batch refused it".into(),
+                ))
             }
         }
-        done.too_large.push(position);
     }
     done.sent += send(client, batch, in_batch).await?;
     Ok(done)
 }
 
-fn add(batch: &EventDataBatch<'_>, event: &EventData) -> Result<bool, SinkError> {
-    batch
-        .try_add_event_data(event.clone(), None)
+async fn new_batch<'c>(
+    client: &'c ProducerClient,
+    options: &impl Fn() -> Option<EventDataBatchOptions>,
+) -> Result<EventDataBatch<'c>, SinkError> {
+    client
+        .create_batch(options())
+        .await
         .map_err(|e| classify(&e, None))
 }
 
@@ -72,17 +123,65 @@ async fn send(
     Ok(count)
 }
 
-/// Whether `event` fits an empty batch made with `options` (nothing is sent).
-pub(super) async fn fits_alone(
-    client: &ProducerClient,
-    options: Option<EventDataBatchOptions>,
-    event: EventData,
-) -> Result<bool, SinkError> {
-    let batch = client
-        .create_batch(options)
-        .await
-        .map_err(|e| classify(&e, None))?;
-    batch
-        .try_add_event_data(event, None)
-        .map_err(|e| classify(&e, None))
+/// An upper bound of the bytes the SDK counts for `event` in a batch: its AMQP encoding (body
+/// section, message id, content type, application properties, section descriptors) with room
+/// to spare for every length prefix.
+pub(super) fn encoded_size_bound(event: &EventData) -> usize {
+    let body = event.body().map_or(0, <[u8]>::len);
+    let content_type = event.content_type().map_or(0, str::len);
+    let message_id = event.message_id().map_or(0, |id| match id {
+        MessageId::String(text) => text.len(),
+        _ => 40,
+    });
+    let properties: usize = event.properties().map_or(0, |map| {
+        map.iter()
+            .map(|(key, value)| key.len() + value_size_bound(value) + 10)
+            .sum()
+    });
+    // Header, properties and application-properties descriptors and list/map headers, the
+    // data section's descriptor and length, a generated id's room: 128 bytes covers them.
+    body + content_type + message_id + properties + 128
+}
+
+fn value_size_bound(value: &AmqpSimpleValue) -> usize {
+    match value {
+        AmqpSimpleValue::String(text) => text.len() + 5,
+        AmqpSimpleValue::Symbol(symbol) => symbol.0.len() + 5,
+        AmqpSimpleValue::Binary(bytes) => bytes.len() + 5,
+        _ => 24,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azure_messaging_eventhubs::models::AmqpMessage;
+
+    #[test]
+    fn the_size_bound_covers_the_sdks_own_count() {
+        // The SDK's count: the serialized message, plus 5 or 8 bytes of framing.
+        for body in [0usize, 10, 255, 256, 70_000] {
+            let event = EventData::builder()
+                .with_body(vec![b'x'; body])
+                .with_content_type("application/json".to_owned())
+                .with_message_id(format!("{}:7+{body}", "e".repeat(40)))
+                .add_property("cloudEvents:id".to_owned(), "e".repeat(40))
+                .add_property("cloudEvents:source".to_owned(), "host.example")
+                .add_property("recordCount".to_owned(), 7_i64)
+                .build();
+            let message: AmqpMessage = event.clone().into();
+            let serialized = AmqpMessage::serialize(&message).unwrap().len();
+            assert!(
+                encoded_size_bound(&event) >= serialized + 8,
+                "{body}: bound {} < {serialized} + 8",
+                encoded_size_bound(&event)
+            );
+        }
+    }
+
+    #[test]
+    fn a_single_body_fits_half_the_link() {
+        assert_eq!(largest_single_body(1_048_576), 524_284 - 4096);
+        assert_eq!(largest_single_body(0), 0);
+    }
 }

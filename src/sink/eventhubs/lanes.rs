@@ -4,9 +4,11 @@
 //! per invocation would line invocations up behind each other's round trips. A lane instead takes
 //! everything handed to it while its previous transfer was in flight and sends it as one transfer
 //! (a few, past the link's `max-message-size`): an idle hub sends at once, a busy one sends fewer,
-//! larger transfers. Every invocation in a round shares the round's outcome, so an invocation
-//! answers success only once the transfers holding its records were accepted. A lane runs on its
-//! own task: an invocation that stops waiting (its deadline passed) cannot leave a send half done.
+//! larger transfers. An invocation answers success only once the transfers holding its events
+//! were accepted, and a failure belongs to the invocation whose events caused it: when a shared
+//! transfer is refused, each invocation's events are sent again on their own, so one poisoned
+//! invocation cannot fail another. A job whose invocation stopped waiting is not sent. A lane
+//! runs on its own task: an invocation that gives up cannot leave a send half done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +20,12 @@ use tokio::task::JoinHandle;
 
 use super::batching::{send_in_batches, Batched};
 use super::within;
+use crate::sink::packing::OutEvent;
 use crate::sink::SinkError;
 
 /// One invocation's events for one partition, in order, and where to report their fate.
 struct Job {
-    events: Vec<EventData>,
+    events: Vec<OutEvent>,
     reply: oneshot::Sender<Result<Batched, SinkError>>,
 }
 
@@ -33,9 +36,15 @@ pub(super) struct Lanes {
 }
 
 impl Lanes {
-    /// Starts a lane for each of `partitions` on `client`; a round that takes longer than
-    /// `deadline` fails, so a transfer the SDK never settles cannot stall a lane for good.
-    pub fn start(client: &Arc<ProducerClient>, partitions: &[String], deadline: Duration) -> Self {
+    /// Starts a lane for each of `partitions` on `client`, whose links take transfers of up to
+    /// `link_max` bytes; a round that takes longer than `deadline` fails, so a transfer the SDK
+    /// never settles cannot stall a lane for good.
+    pub fn start(
+        client: &Arc<ProducerClient>,
+        partitions: &[String],
+        link_max: u64,
+        deadline: Duration,
+    ) -> Self {
         let (queues, tasks) = partitions
             .iter()
             .map(|partition| {
@@ -43,6 +52,7 @@ impl Lanes {
                 let lane = Lane {
                     client: client.clone(),
                     partition: partition.clone(),
+                    link_max,
                     deadline,
                 };
                 let task = tokio::spawn(lane.run(jobs));
@@ -54,7 +64,7 @@ impl Lanes {
 
     /// Sends `events` on lane `lane` with whatever else is queued there; resolves when the
     /// transfers holding them are settled. Positions in the result are positions in `events`.
-    pub async fn send(&self, lane: usize, events: Vec<EventData>) -> Result<Batched, SinkError> {
+    pub async fn send(&self, lane: usize, events: Vec<OutEvent>) -> Result<Batched, SinkError> {
         let stopped = || SinkError::Unreachable("the partition's sender has stopped".into());
         let (reply, outcome) = oneshot::channel();
         self.queues[lane]
@@ -76,48 +86,84 @@ impl Lanes {
 struct Lane {
     client: Arc<ProducerClient>,
     partition: String,
+    link_max: u64,
     deadline: Duration,
 }
 
 impl Lane {
-    /// One round at a time, each round everything queued when the last one ended.
+    /// One round at a time, each round everything queued when the last one ended, less the
+    /// jobs whose invocations no longer wait.
     async fn run(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         while let Some(first) = jobs.recv().await {
             let mut round = vec![first];
             while let Ok(job) = jobs.try_recv() {
                 round.push(job);
             }
-            self.send_round(round).await;
+            round.retain(|job| !job.reply.is_closed());
+            match round.len() {
+                0 => {}
+                1 => {
+                    let job = round.pop().expect("one job");
+                    let result = self.send(
+                        job.events
+                            .into_iter()
+                            .map(OutEvent::into_event_data)
+                            .collect(),
+                    );
+                    let _ = job.reply.send(result.await);
+                }
+                _ => self.send_shared(round).await,
+            }
         }
     }
 
-    /// Sends a round's events in order and tells every job how its part went. A failure anywhere
-    /// in the round fails every job in it: which of its transfers landed is not known, and the
-    /// host's redelivery resends them with the same message ids.
+    /// Sends several jobs' events as one round. The events are made from copies of the
+    /// bodies, so that if the hub refuses the round each job can be sent alone.
     #[tracing::instrument(level = "debug", skip_all, fields(partition = %self.partition, invocations = round.len()))]
-    async fn send_round(&self, round: Vec<Job>) {
-        let mut events = Vec::with_capacity(round.iter().map(|job| job.events.len()).sum());
-        let mut replies = Vec::with_capacity(round.len());
-        for job in round {
-            replies.push((events.len(), job.events.len(), job.reply));
-            events.extend(job.events);
+    async fn send_shared(&self, round: Vec<Job>) {
+        let events: Vec<EventData> = round
+            .iter()
+            .flat_map(|job| job.events.iter().map(OutEvent::to_event_data))
+            .collect();
+        let result = self.send(events).await;
+        if let Err(SinkError::NotAccepted(error)) = &result {
+            tracing::warn!(%error, "a shared transfer was refused; sending each invocation's events alone");
+            for job in round {
+                if job.reply.is_closed() {
+                    continue;
+                }
+                let alone = self.send(
+                    job.events
+                        .into_iter()
+                        .map(OutEvent::into_event_data)
+                        .collect(),
+                );
+                let _ = job.reply.send(alone.await);
+            }
+            return;
         }
+        let mut start = 0;
+        for job in round {
+            let count = job.events.len();
+            let part = match &result {
+                Ok(done) => Ok(share(done, start, count)),
+                Err(error) => Err(error.clone()),
+            };
+            start += count;
+            // A job whose invocation stopped waiting has no one to tell.
+            let _ = job.reply.send(part);
+        }
+    }
+
+    async fn send(&self, events: Vec<EventData>) -> Result<Batched, SinkError> {
         let options = || {
             Some(EventDataBatchOptions {
                 partition_id: Some(self.partition.clone()),
                 ..Default::default()
             })
         };
-        let sent = send_in_batches(&self.client, options, events);
-        let result = within(self.deadline, sent).await;
-        for (start, count, reply) in replies {
-            let part = match &result {
-                Ok(done) => Ok(share(done, start, count)),
-                Err(error) => Err(error.clone()),
-            };
-            // A job whose invocation stopped waiting has no one to tell.
-            let _ = reply.send(part);
-        }
+        let sent = send_in_batches(&self.client, options, self.link_max, events);
+        within(self.deadline, sent).await
     }
 }
 

@@ -1,10 +1,11 @@
-//! The Event Hubs sink: records to the records hub, keyed by twin and batched by partition, and
-//! unusable input to the optional dead-letter hub.
+//! The Event Hubs sink: records to the records hub, keyed by twin, packed and batched by
+//! partition, and unusable input to the optional dead-letter hub.
 //!
 //! Each twin's partition is the one the service would pick for the twin id as a partition key, and
-//! a twin's records stay in order on one partition. Each partition has a lane that sends the
-//! records of all invocations in flight together (see `lanes`): one transfer per partition per
-//! round trip however many invocations are waiting, more only past the link's `max-message-size`.
+//! a twin's records stay in order on one partition. One invocation's records for one partition
+//! become as few events as the packing bound allows (see `packing`); each partition has a lane
+//! that sends the events of all invocations in flight together (see `lanes`): one transfer per
+//! partition per round trip however many invocations are waiting.
 
 mod batching;
 mod lanes;
@@ -17,14 +18,16 @@ use azure_messaging_eventhubs::{EventDataBatchOptions, RetryOptions};
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use serde_json::Value;
 
-use batching::{fits_alone, send_in_batches};
+use batching::send_in_batches;
 pub use producer::{credential, credential_choice, CredentialChoice};
 use producer::{HubProducer, Opened};
 
+use super::packing::{pack, OutEvent};
 use super::partition::partition_index;
 use super::{DeadLetter, Delivery, RecordSink, SinkError};
+use crate::config::delivery::Packing;
 use crate::config::eventhubs::HubSettings;
-use crate::records::Record;
+use crate::records::Records;
 
 /// Retries inside one invocation stay short: past them the invocation fails and the host's own
 /// retry policy (exponential backoff, forever) takes over without holding the batch in memory.
@@ -41,6 +44,7 @@ pub fn default_retry() -> RetryOptions {
 pub struct EventHubsSink {
     records: HubProducer,
     dead_letters: Option<HubProducer>,
+    packing: Packing,
 }
 
 /// How long one send may take in all: the SDK's retries, plus slack. The SDK can wait forever for
@@ -64,9 +68,14 @@ async fn within<T>(
 }
 
 impl EventHubsSink {
-    /// A sink for the records hub and, when named, a dead-letter hub on the same connection.
-    /// Nothing is opened until the first send.
-    pub fn new(records: HubSettings, dead_letter_hub: Option<String>, retry: RetryOptions) -> Self {
+    /// A sink for the records hub and, when named, a dead-letter hub on the same connection,
+    /// packing records as `packing` says. Nothing is opened until the first send.
+    pub fn new(
+        records: HubSettings,
+        dead_letter_hub: Option<String>,
+        retry: RetryOptions,
+        packing: Packing,
+    ) -> Self {
         let dead_letters = dead_letter_hub.map(|hub| {
             let settings = HubSettings {
                 connection: records.connection.clone(),
@@ -77,6 +86,7 @@ impl EventHubsSink {
         EventHubsSink {
             records: HubProducer::new(records, retry),
             dead_letters,
+            packing,
         }
     }
 
@@ -88,7 +98,7 @@ impl EventHubsSink {
         }
     }
 
-    async fn send_records(&self, records: &[Record]) -> Result<Delivery, SinkError> {
+    async fn send_records(&self, records: &Records) -> Result<Delivery, SinkError> {
         if records.is_empty() {
             return Ok(Delivery::default());
         }
@@ -98,7 +108,10 @@ impl EventHubsSink {
             let opened = within(deadline, self.records.get()).await;
             let result = match &opened {
                 // Also covers the wait for a lane's round, which runs under the same deadline.
-                Ok(opened) => within(deadline, send_by_partition(opened, records)).await,
+                Ok(opened) => {
+                    let sending = send_by_partition(opened, records, self.packing);
+                    within(deadline, sending).await
+                }
                 Err(e) => Err(e.clone()),
             };
             match result {
@@ -134,7 +147,7 @@ impl EventHubsSink {
 }
 
 impl RecordSink for EventHubsSink {
-    fn send<'a>(&'a self, records: &'a [Record]) -> BoxFuture<'a, Result<Delivery, SinkError>> {
+    fn send<'a>(&'a self, records: &'a Records) -> BoxFuture<'a, Result<Delivery, SinkError>> {
         self.send_records(records).boxed()
     }
 
@@ -146,63 +159,127 @@ impl RecordSink for EventHubsSink {
     }
 }
 
-/// The event for one record: body, content type, message id and the source event's attributes.
-fn record_event(record: &Record) -> EventData {
-    let origin = &record.origin;
+impl OutEvent {
+    /// The Event Hubs event, taking the body as it is.
+    pub(super) fn into_event_data(self) -> EventData {
+        let properties = self.properties();
+        event_data(self.body, self.message_id, properties)
+    }
+
+    /// The Event Hubs event, with a copy of the body (the event stays, to be sent again).
+    pub(super) fn to_event_data(&self) -> EventData {
+        event_data(
+            self.body.clone(),
+            self.message_id.clone(),
+            self.properties(),
+        )
+    }
+
+    /// `recordFormat`; `recordCount` when packed; the source event's `cloudEvents:*` when every
+    /// record comes from one event.
+    fn properties(&self) -> Vec<(&'static str, Property)> {
+        let mut properties = Vec::with_capacity(5);
+        if let Some(origin) = &self.origin {
+            properties.push((
+                "cloudEvents:id",
+                Property::Text(origin.event_id.to_string()),
+            ));
+            properties.push((
+                "cloudEvents:type",
+                Property::Text(origin.type_name.to_string()),
+            ));
+            if let Some(source) = &origin.source {
+                properties.push(("cloudEvents:source", Property::Text(source.to_string())));
+            }
+        }
+        properties.push(("recordFormat", Property::Static(self.format.as_str())));
+        if self.packed {
+            properties.push(("recordCount", Property::Count(self.record_count() as i64)));
+        }
+        properties
+    }
+}
+
+/// An application property's value.
+enum Property {
+    Text(String),
+    Static(&'static str),
+    Count(i64),
+}
+
+fn event_data(
+    body: Vec<u8>,
+    message_id: String,
+    properties: Vec<(&'static str, Property)>,
+) -> EventData {
     let mut builder = EventData::builder()
-        .with_body(record.body.as_bytes().to_vec())
+        .with_body(body)
         .with_content_type("application/json".to_owned())
-        .with_message_id(record.message_id.clone())
-        .add_property("cloudEvents:id".to_owned(), origin.event_id.as_str())
-        .add_property("cloudEvents:type".to_owned(), origin.type_name.as_ref())
-        .add_property("recordFormat".to_owned(), origin.format.as_str());
-    if let Some(source) = &origin.source {
-        builder = builder.add_property("cloudEvents:source".to_owned(), source.as_str());
+        .with_message_id(message_id);
+    for (key, value) in properties {
+        builder = match value {
+            Property::Text(text) => builder.add_property(key.to_owned(), text),
+            Property::Static(text) => builder.add_property(key.to_owned(), text),
+            Property::Count(count) => builder.add_property(key.to_owned(), count),
+        };
     }
     builder.build()
 }
 
 #[tracing::instrument(skip_all, fields(records = records.len(), partitions = opened.partitions.len()))]
-async fn send_by_partition(opened: &Opened, records: &[Record]) -> Result<Delivery, SinkError> {
+async fn send_by_partition(
+    opened: &Opened,
+    records: &Records,
+    packing: Packing,
+) -> Result<Delivery, SinkError> {
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); opened.partitions.len()];
     for (index, record) in records.iter().enumerate() {
         groups[partition_index(record.twin_id.as_str(), opened.partitions.len())].push(index);
     }
+    let bound = opened.packed_event_bound(packing);
     let sends = groups
         .iter()
         .enumerate()
         .filter(|(_, indices)| !indices.is_empty())
-        .map(|(lane, indices)| send_partition(opened, lane, records, indices));
+        .map(|(lane, indices)| {
+            send_partition(
+                opened,
+                lane,
+                pack(records, indices, packing, bound),
+                indices,
+            )
+        });
     let mut delivery = Delivery::default();
     for result in join_all(sends).await {
         let part = result?;
         delivery.sent += part.sent;
+        delivery.events += part.events;
         delivery.too_large.extend(part.too_large);
     }
     delivery.too_large.sort_unstable();
     Ok(delivery)
 }
 
-/// Hands one partition's records, in order, to its lane, which sends them with those of the other
-/// invocations in flight.
+/// Hands one partition's events, in order, to its lane, which sends them with those of the
+/// other invocations in flight. `indices` maps the events' record positions to the batch's.
 async fn send_partition(
     opened: &Opened,
     lane: usize,
-    records: &[Record],
+    events: Vec<OutEvent>,
     indices: &[usize],
 ) -> Result<Delivery, SinkError> {
-    let events: Vec<EventData> = indices
-        .iter()
-        .map(|&index| record_event(&records[index]))
-        .collect();
+    let spans: Vec<std::ops::Range<usize>> = events.iter().map(|e| e.records.clone()).collect();
     let done = opened.lanes.send(lane, events).await?;
+    let too_large: Vec<usize> = done
+        .too_large
+        .iter()
+        .flat_map(|&event| spans[event].clone())
+        .map(|position| indices[position])
+        .collect();
     Ok(Delivery {
-        sent: done.sent,
-        too_large: done
-            .too_large
-            .iter()
-            .map(|&position| indices[position])
-            .collect(),
+        sent: indices.len() - too_large.len(),
+        events: done.sent,
+        too_large,
     })
 }
 
@@ -243,27 +320,26 @@ async fn send_letters(opened: &Opened, letters: &[DeadLetter]) -> Result<usize, 
         .iter()
         .map(|letter| letter_event(letter, usize::MAX))
         .collect();
-    let done = send_in_batches(client, || None, full).await?;
-    // Too large even alone: keep as much of the body as fits, halving until it does.
-    let mut cut = Vec::with_capacity(done.too_large.len());
-    for &position in &done.too_large {
-        let letter = &letters[position];
-        let mut keep = letter.body.len() / 2;
-        while !fits_alone(client, None, letter_event(letter, keep)).await? {
-            if keep == 0 {
-                tracing::error!(reason = %letter.reason, "dead letter does not fit the dead-letter hub even without its body");
-                break;
-            }
-            keep /= 2;
-        }
-        cut.push(letter_event(letter, keep));
+    let done = send_in_batches(client, || None, opened.link_max, full).await?;
+    // Too large even alone: keep as much of the body as fits an event on its own.
+    let room = batching::largest_single_body(opened.link_max);
+    let cut: Vec<EventData> = done
+        .too_large
+        .iter()
+        .map(|&position| {
+            let letter = &letters[position];
+            tracing::warn!(reason = %letter.reason, bytes = letter.body.len(), kept = room, "dead letter cut to fit the dead-letter hub");
+            letter_event(letter, room)
+        })
+        .collect();
+    let cut_done = send_in_batches(client, || None, opened.link_max, cut).await?;
+    if !cut_done.too_large.is_empty() {
+        tracing::error!(
+            letters = cut_done.too_large.len(),
+            "dead letter does not fit the dead-letter hub even cut down"
+        );
     }
-    let cut_sent = if cut.is_empty() {
-        0
-    } else {
-        send_in_batches(client, || None, cut).await?.sent
-    };
-    Ok(done.sent + cut_sent)
+    Ok(done.sent + cut_done.sent)
 }
 
 /// Sends prepared events to a hub with a partition key, for producers other than the bridge (the
@@ -281,7 +357,7 @@ impl KeyedWriter {
     }
 
     /// Sends `events` in order under `partition_key`, in as few batches as the link allows.
-    pub async fn send(&self, partition_key: &str, events: &[EventData]) -> Result<(), SinkError> {
+    pub async fn send(&self, partition_key: &str, events: Vec<EventData>) -> Result<(), SinkError> {
         let deadline = self.producer.deadline();
         let opened = within(deadline, self.producer.get()).await?;
         let result = within(deadline, send_keyed(&opened, partition_key, events)).await;
@@ -300,7 +376,7 @@ impl KeyedWriter {
 async fn send_keyed(
     opened: &Opened,
     partition_key: &str,
-    events: &[EventData],
+    events: Vec<EventData>,
 ) -> Result<(), SinkError> {
     let options = || {
         Some(EventDataBatchOptions {
@@ -308,7 +384,7 @@ async fn send_keyed(
             ..Default::default()
         })
     };
-    let done = send_in_batches(&opened.client, options, events.to_vec()).await?;
+    let done = send_in_batches(&opened.client, options, opened.link_max, events).await?;
     if done.too_large.is_empty() {
         Ok(())
     } else {

@@ -3,25 +3,43 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
 use azure_messaging_eventhubs::{EventHubsError, ProducerClient, RetryOptions};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
+use super::batching::link_max_size;
 use super::lanes::Lanes;
+use crate::config::delivery::Packing;
 use crate::config::eventhubs::{Connection, HubSettings, Secret};
 use crate::sink::SinkError;
 
-/// An open client, the hub's partition ids (read once per connection) and a lane per partition.
+/// An open client, the hub's partition ids and a lane per partition.
 pub(super) struct Opened {
     pub client: Arc<ProducerClient>,
     pub partitions: Vec<String>,
     pub lanes: Lanes,
+    /// The largest transfer the partition links take.
+    pub link_max: u64,
+    /// When the partition ids were read.
+    read_at: Instant,
 }
 
+/// How often the partition count is read again: Premium and Dedicated hubs can grow.
+const PARTITION_REFRESH: Duration = Duration::from_secs(300);
+
 impl Opened {
+    /// The body bound of packed events: the setting, or less when the link takes less.
+    pub fn packed_event_bound(&self, packing: Packing) -> usize {
+        let link = super::batching::largest_single_body(self.link_max);
+        match packing {
+            Packing::Array { max_event_bytes } => max_event_bytes.min(link),
+            Packing::None => link,
+        }
+    }
+
     /// Lets the lanes finish their rounds, then closes the connection.
     async fn close(self) {
         let closing = async move {
@@ -87,15 +105,56 @@ impl HubProducer {
         self.deadline
     }
 
-    /// The open client, opening it first if needed.
+    /// The open client, opening it first if needed, with the partition ids read again when
+    /// they are older than [`PARTITION_REFRESH`].
     pub async fn get(&self) -> Result<Arc<Opened>, SinkError> {
         let mut current = self.current.lock().await;
         if let Some(opened) = current.as_ref() {
-            return Ok(opened.clone());
+            if opened.read_at.elapsed() < PARTITION_REFRESH {
+                return Ok(opened.clone());
+            }
+            let refreshed = Arc::new(self.refresh(opened).await);
+            *current = Some(refreshed.clone());
+            return Ok(refreshed);
         }
         let opened = Arc::new(self.open().await?);
         *current = Some(opened.clone());
         Ok(opened)
+    }
+
+    /// Reads the partition ids again on the open client: the same ids keep their lanes' client
+    /// and get fresh lanes (the old ones finish their rounds and stop); a failed read keeps
+    /// the ids it had and tries again after the next interval.
+    async fn refresh(&self, opened: &Opened) -> Opened {
+        let read = tokio::time::timeout(self.deadline, partition_ids(&opened.client)).await;
+        let partitions = match read {
+            Ok(Ok(ids)) => {
+                if ids != opened.partitions {
+                    info!(
+                        before = opened.partitions.len(),
+                        now = ids.len(),
+                        "the hub's partitions changed"
+                    );
+                }
+                ids
+            }
+            Ok(Err(error)) => {
+                warn!(%error, "could not read the hub's partitions again; keeping the ones known");
+                opened.partitions.clone()
+            }
+            Err(_) => {
+                warn!("no answer reading the hub's partitions again; keeping the ones known");
+                opened.partitions.clone()
+            }
+        };
+        let lanes = Lanes::start(&opened.client, &partitions, opened.link_max, self.deadline);
+        Opened {
+            client: opened.client.clone(),
+            partitions,
+            lanes,
+            link_max: opened.link_max,
+            read_at: Instant::now(),
+        }
     }
 
     /// Forgets a client that failed, so the next use opens a fresh one; closes it in the background.
@@ -173,30 +232,50 @@ impl HubProducer {
                     .map_err(|e| classify(&e, None))?
             }
         };
-        let partitions = match client.get_eventhub_properties().await {
-            Ok(properties) if !properties.partition_ids.is_empty() => properties.partition_ids,
-            Ok(_) => {
-                return Err(SinkError::Unreachable(
-                    "the hub reported no partitions".into(),
-                ))
-            }
-            Err(e) => {
+        let links = async {
+            let partitions = partition_ids(&client).await?;
+            let options = azure_messaging_eventhubs::EventDataBatchOptions {
+                partition_id: Some(partitions[0].clone()),
+                ..Default::default()
+            };
+            let link_max = link_max_size(&client, Some(options)).await?;
+            Ok::<_, SinkError>((partitions, link_max))
+        };
+        let (partitions, link_max) = match links.await {
+            Ok(found) => found,
+            Err(error) => {
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
-                return Err(classify(&e, None));
+                return Err(error);
             }
         };
         info!(
             partitions = partitions.len(),
-            "opened the event hub producer"
+            link_max, "opened the event hub producer"
         );
         let client = Arc::new(client);
-        let lanes = Lanes::start(&client, &partitions, self.deadline);
+        let lanes = Lanes::start(&client, &partitions, link_max, self.deadline);
         Ok(Opened {
             client,
             partitions,
             lanes,
+            link_max,
+            read_at: Instant::now(),
         })
     }
+}
+
+/// The hub's partition ids, at least one.
+async fn partition_ids(client: &ProducerClient) -> Result<Vec<String>, SinkError> {
+    let properties = client
+        .get_eventhub_properties()
+        .await
+        .map_err(|e| classify(&e, None))?;
+    if properties.partition_ids.is_empty() {
+        return Err(SinkError::Unreachable(
+            "the hub reported no partitions".into(),
+        ));
+    }
+    Ok(properties.partition_ids)
 }
 
 /// The Azure credential for a choice.

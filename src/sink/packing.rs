@@ -1,0 +1,197 @@
+//! Records into Event Hubs event bodies: packed JSON arrays, or one record per event. Pure.
+//!
+//! Both consumers of the records hub unroll an array of records into one row per element (Time
+//! Series Insights Gen2; Data Explorer and Fabric Eventhouse with the `multijson` format), and
+//! Event Hubs bills each event in 64 KB units, so the records one invocation sends to one
+//! partition go out as few events as the bound allows. Each record's text is copied once, from
+//! the batch's record buffer straight into its event's body.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::config::delivery::Packing;
+use crate::records::{Origin, Record, RecordFormat, Records};
+
+/// What every event's properties, message id and framing may add to its body, at most, when
+/// ids are no longer than [`ID_ALLOWANCE`]: reserved from the bound so that a full event stays
+/// within it, properties included.
+const PROPERTY_ALLOWANCE: usize = 160;
+/// The id lengths [`PROPERTY_ALLOWANCE`] was sized for; longer ids reserve their excess too.
+const ID_ALLOWANCE: usize = 64;
+
+/// One event's worth of records, ready to become an Event Hubs event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutEvent {
+    /// The body: a JSON array of records (`array`), or one record's object (`none`).
+    pub body: Vec<u8>,
+    /// `<first record's message id>+<count>` when packed; `<event id>:<index>` for one record.
+    pub message_id: String,
+    /// Positions (in the list given to [`pack`]) of the records in the body.
+    pub records: Range<usize>,
+    /// The one source event every record came from, when there is one.
+    pub origin: Option<Arc<Origin>>,
+    /// Whether the body is an array (sets the `recordCount` property).
+    pub packed: bool,
+    /// The records' format (the `recordFormat` property).
+    pub format: RecordFormat,
+}
+
+impl OutEvent {
+    /// How many records the event holds.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+}
+
+/// Builds the events for `positions` (indices into `records`, in order: one partition's
+/// records of one invocation). With [`Packing::Array`] an event's body stays within `bound`
+/// bytes, less what its properties take, unless it holds a single record that is larger.
+pub fn pack(
+    records: &Records,
+    positions: &[usize],
+    packing: Packing,
+    bound: usize,
+) -> Vec<OutEvent> {
+    match packing {
+        Packing::None => positions
+            .iter()
+            .enumerate()
+            .map(|(at, &index)| single(records, &records[index], at))
+            .collect(),
+        Packing::Array { .. } => pack_arrays(records, positions, bound),
+    }
+}
+
+/// One record as its own event, exactly as the bridge sent records before packing.
+fn single(records: &Records, record: &Record, at: usize) -> OutEvent {
+    OutEvent {
+        body: records.bytes(record).to_vec(),
+        message_id: record.message_id(),
+        records: at..at + 1,
+        origin: Some(record.origin.clone()),
+        packed: false,
+        format: record.origin.format,
+    }
+}
+
+fn pack_arrays(records: &Records, positions: &[usize], bound: usize) -> Vec<OutEvent> {
+    let mut events = Vec::new();
+    // Bytes still to pack (texts and commas), so each body is sized once, never regrown.
+    let mut remaining: usize = positions.iter().map(|&i| records[i].len() + 1).sum();
+    let mut open: Option<(OutEvent, usize)> = None;
+    for (at, &index) in positions.iter().enumerate() {
+        let record = &records[index];
+        let text = records.bytes(record);
+        if let Some((event, limit)) = &mut open {
+            // `,` before the record and `]` after it.
+            if event.body.len() + text.len() + 2 <= *limit {
+                event.body.push(b',');
+                event.body.extend_from_slice(text);
+                event.records.end = at + 1;
+                if event
+                    .origin
+                    .as_ref()
+                    .is_some_and(|origin| !Arc::ptr_eq(origin, &record.origin))
+                {
+                    event.origin = None;
+                }
+                remaining -= text.len() + 1;
+                continue;
+            }
+        }
+        if let Some((event, _)) = open.take() {
+            events.push(close(event));
+        }
+        let limit = body_limit(bound, record);
+        let mut body = Vec::with_capacity((remaining + 1).min(limit));
+        body.push(b'[');
+        body.extend_from_slice(text);
+        remaining -= text.len() + 1;
+        let mut message_id = String::with_capacity(record.origin.event_id.as_str().len() + 12);
+        record.write_message_id(&mut message_id);
+        let event = OutEvent {
+            body,
+            message_id,
+            records: at..at + 1,
+            origin: Some(record.origin.clone()),
+            packed: true,
+            format: record.origin.format,
+        };
+        open = Some((event, limit));
+    }
+    if let Some((event, _)) = open {
+        events.push(close(event));
+    }
+    events
+}
+
+/// Closes the array and completes the message id with the record count.
+fn close(mut event: OutEvent) -> OutEvent {
+    event.body.push(b']');
+    event.message_id.push('+');
+    let count = event.records.len().to_string();
+    event.message_id.push_str(&count);
+    event
+}
+
+/// The most body bytes an event that starts with `first` may hold: the bound, less what its
+/// properties and message id may take.
+fn body_limit(bound: usize, first: &Record) -> usize {
+    let origin = &first.origin;
+    let ids = [
+        Some(origin.event_id.as_str()),
+        origin.source.as_ref().map(|s| s.as_str()),
+        Some(origin.type_name.as_ref()),
+    ];
+    // The message id repeats the event id; every id past its allowance takes its excess.
+    let excess: usize = ids
+        .iter()
+        .flatten()
+        .map(|id| id.len().saturating_sub(ID_ALLOWANCE))
+        .sum::<usize>()
+        + origin.event_id.as_str().len().saturating_sub(ID_ALLOWANCE);
+    bound.saturating_sub(PROPERTY_ALLOWANCE + 3 * ID_ALLOWANCE + excess)
+}
+
+/// The records an event holds, read back from its body: the array's elements, or the body
+/// itself when it is one record. What the consumers do when they unroll an event.
+///
+/// ```
+/// use adt_bridge::sink::packing::unroll;
+/// assert_eq!(unroll(br#"[{"a":1},{"b":[2]}]"#).unwrap(), [r#"{"a":1}"#, r#"{"b":[2]}"#]);
+/// assert_eq!(unroll(br#"{"a":1}"#).unwrap(), [r#"{"a":1}"#]);
+/// ```
+pub fn unroll(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
+    if text.trim_start().starts_with('[') {
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text)?;
+        Ok(items.iter().map(|item| item.get().to_owned()).collect())
+    } else {
+        let item: &serde_json::value::RawValue = serde_json::from_str(text)?;
+        Ok(vec![item.get().to_owned()])
+    }
+}
+
+/// What a list of events costs: how many, their body bytes, and Event Hubs billing units
+/// (each event counts one unit per started 64 KB).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventCost {
+    /// Events.
+    pub events: usize,
+    /// Body bytes in all.
+    pub bytes: usize,
+    /// Billable 64 KB units.
+    pub units: usize,
+}
+
+impl EventCost {
+    /// Adds one event of `bytes` body bytes.
+    pub fn add(&mut self, bytes: usize) {
+        self.events += 1;
+        self.bytes += bytes;
+        self.units += bytes.max(1).div_ceil(BILLING_UNIT);
+    }
+}
+
+/// The size of an Event Hubs billing unit of ingress.
+pub const BILLING_UNIT: usize = 64 * 1024;
