@@ -167,6 +167,21 @@ impl Records {
         });
     }
 
+    /// Appends a record given as its JSON text (the transform writes its records in place; this
+    /// is for records made elsewhere, such as tests and tools).
+    pub fn push_text(
+        &mut self,
+        twin_id: &TwinId,
+        index: usize,
+        timestamp: Timestamp,
+        origin: &Arc<Origin>,
+        text: &str,
+    ) {
+        self.push(twin_id, index, timestamp, origin, |out| {
+            out.extend_from_slice(text.as_bytes())
+        });
+    }
+
     /// Appends a record whose JSON `write` puts at the end of the buffer.
     fn push(
         &mut self,

@@ -195,3 +195,112 @@ impl EventCost {
 
 /// The size of an Event Hubs billing unit of ingress.
 pub const BILLING_UNIT: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adt::{EventId, TwinId};
+    use crate::time::Timestamp;
+    use proptest::prelude::*;
+
+    /// Records of `sizes` bytes each, from events of three records each, on two twins.
+    fn records(sizes: &[usize]) -> Records {
+        let now = Timestamp::parse_time("2026-05-01T12:00:00Z").unwrap();
+        let mut records = Records::new();
+        let mut origin = None;
+        for (n, &size) in sizes.iter().enumerate() {
+            if n % 3 == 0 {
+                origin = Some(Arc::new(Origin {
+                    event_id: EventId::parse(&format!("event-{n}")).unwrap(),
+                    source: None,
+                    type_name: Arc::from("Microsoft.DigitalTwins.Twin.Update"),
+                    format: RecordFormat::Tsi,
+                }));
+            }
+            let twin = TwinId::parse(if n % 2 == 0 { "a" } else { "b" }).unwrap();
+            let head = format!("{{\"$dtId\":\"{twin}\",\"n\":{n},\"pad\":\"");
+            let pad = "x".repeat(size.saturating_sub(head.len() + 2));
+            let text = format!("{head}{pad}\"}}");
+            records.push_text(&twin, n % 3, now, origin.as_ref().unwrap(), &text);
+        }
+        records
+    }
+
+    fn array(bound: usize) -> Packing {
+        Packing::Array {
+            max_event_bytes: bound,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn unrolling_gives_back_every_record_in_order_and_no_event_passes_the_bound(
+            sizes in prop::collection::vec(20usize..3_000, 0..60),
+            bound in 1_024usize..8_192,
+        ) {
+            let records = records(&sizes);
+            let positions: Vec<usize> = (0..records.len()).collect();
+            let events = pack(&records, &positions, array(bound), bound);
+            let mut unrolled = Vec::new();
+            let mut next = 0;
+            for event in &events {
+                prop_assert_eq!(event.records.start, next, "events follow each other");
+                next = event.records.end;
+                prop_assert!(
+                    event.body.len() <= bound || event.record_count() == 1,
+                    "{} bytes of {} records over the bound {}", event.body.len(), event.record_count(), bound
+                );
+                let first = &records[event.records.start];
+                prop_assert_eq!(&event.message_id, &format!("{}+{}", first.message_id(), event.record_count()));
+                let one_source = records_of(&records, event).all(|r| Arc::ptr_eq(&r.origin, &first.origin));
+                prop_assert_eq!(event.origin.is_some(), one_source);
+                unrolled.extend(unroll(&event.body).unwrap());
+            }
+            prop_assert_eq!(next, records.len());
+            let texts: Vec<&str> = records.with_bodies().map(|(_, body)| body).collect();
+            prop_assert_eq!(unrolled, texts);
+        }
+
+        #[test]
+        fn one_record_per_event_when_packing_is_off(
+            sizes in prop::collection::vec(20usize..3_000, 0..20),
+        ) {
+            let records = records(&sizes);
+            let positions: Vec<usize> = (0..records.len()).collect();
+            let events = pack(&records, &positions, Packing::None, 1_024);
+            prop_assert_eq!(events.len(), records.len());
+            for (event, (record, body)) in events.iter().zip(records.with_bodies()) {
+                prop_assert_eq!(event.body.as_slice(), body.as_bytes());
+                prop_assert_eq!(&event.message_id, &record.message_id());
+                prop_assert!(!event.packed);
+            }
+        }
+    }
+
+    fn records_of<'r>(records: &'r Records, event: &OutEvent) -> impl Iterator<Item = &'r Record> {
+        let range = event.records.clone();
+        range.map(move |at| &records[at])
+    }
+
+    #[test]
+    fn a_partitions_records_fill_events_in_order() {
+        // 10 records of 400 bytes under a 2,048-byte bound, less the properties' room.
+        let records = records(&[400; 10]);
+        let positions: Vec<usize> = (0..10).collect();
+        let events = pack(&records, &positions, array(2_048), 2_048);
+        let counts: Vec<usize> = events.iter().map(OutEvent::record_count).collect();
+        assert_eq!(counts, [4, 4, 2]);
+        assert_eq!(events[0].message_id, "event-0:0+4");
+        assert_eq!(events[1].message_id, "event-3:1+4");
+        // A record larger than the bound goes alone.
+        let records = records_with_big_middle();
+        let events = pack(&records, &[0, 1, 2], array(1_024), 1_024);
+        let counts: Vec<usize> = events.iter().map(OutEvent::record_count).collect();
+        assert_eq!(counts, [1, 1, 1]);
+        assert!(events[1].body.len() > 1_024);
+    }
+
+    fn records_with_big_middle() -> Records {
+        records(&[100, 5_000, 100])
+    }
+}

@@ -2,6 +2,8 @@
 //! ADT notifications as the twins hub delivers them.
 #![allow(dead_code)]
 
+pub mod bridge;
+
 use serde_json::{json, Map, Value};
 
 /// How the host encodes metadata values.

@@ -50,12 +50,13 @@ pub(super) async fn link_max_size(
 /// copies from it), and each event's framing and properties take their share.
 pub(super) fn largest_single_body(link_max: u64) -> usize {
     let half = (link_max.saturating_sub(FRAMING) / 2) as usize;
-    half.saturating_sub(SINGLE_EVENT_RESERVE)
+    half - SINGLE_EVENT_RESERVE.min(half / 8)
 }
 
 /// The per-event framing the SDK adds in a batch (its 32-bit data section header).
 const FRAMING: u64 = 8;
-/// Room left beside a body for its properties when sizing the largest single body.
+/// Room left beside a body for its properties when sizing the largest single body (an eighth
+/// of it on links too small for this much).
 const SINGLE_EVENT_RESERVE: usize = 4096;
 
 /// Sends `events` in order, each batch made with `options`, never sending an empty batch.
@@ -182,6 +183,7 @@ mod tests {
     #[test]
     fn a_single_body_fits_half_the_link() {
         assert_eq!(largest_single_body(1_048_576), 524_284 - 4096);
+        assert_eq!(largest_single_body(8192), 4092 - 511);
         assert_eq!(largest_single_body(0), 0);
     }
 }
