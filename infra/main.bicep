@@ -24,11 +24,25 @@ param principalId string = ''
 param principalType string = 'User'
 
 @allowed([
+  'FC1'
   'EP1'
   'Y1'
 ])
-@description('Function App plan: Elastic Premium EP1 (identity-based host storage, always-warm) or Linux Consumption Y1 (host storage by connection string). Flex Consumption is not offered: its documented runtimes did not include custom handlers, and it needs a different site definition.')
-param hostingPlan string = 'EP1'
+@description('Function App plan: Flex Consumption FC1 (default: scales to zero, billed per execution, identity-based host storage), Elastic Premium EP1 (always one warm instance) or Linux Consumption Y1 (host storage by key; retires 30 September 2028). Each plan kind has its own plan and app names, so a switch creates a new app (docs/deploy.md).')
+param hostingPlan string = 'FC1'
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('FC1 only: memory of each instance, in MB. The handler peaks at about 25 MB.')
+param instanceMemoryMB int = 512
+
+@minValue(40)
+@maxValue(1000)
+@description('FC1 only: most instances the app scales out to.')
+param maximumInstanceCount int = 100
 
 @allowed([
   'tsi'
@@ -125,6 +139,8 @@ module resources './resources.bicep' = {
     principalId: principalId
     principalType: principalType
     hostingPlan: hostingPlan
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
     recordFormat: recordFormat
     tsiKeys: tsiKeys
     numbers: numbers

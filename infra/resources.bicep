@@ -26,10 +26,25 @@ param principalId string = ''
 param principalType string = 'User'
 
 @allowed([
+  'FC1'
   'EP1'
   'Y1'
 ])
-param hostingPlan string = 'EP1'
+@description('Function App plan: Flex Consumption FC1, Elastic Premium EP1 or Linux Consumption Y1 (retires 30 September 2028).')
+param hostingPlan string = 'FC1'
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('FC1 only: memory of each instance, in MB.')
+param instanceMemoryMB int = 512
+
+@minValue(40)
+@maxValue(1000)
+@description('FC1 only: most instances the app scales out to.')
+param maximumInstanceCount int = 100
 
 @allowed([
   'tsi'
@@ -95,8 +110,11 @@ var names = {
   storage: 'st${resourceToken}'
   logAnalytics: 'log-${resourceToken}'
   appInsights: 'appi-${resourceToken}'
-  plan: 'plan-${resourceToken}'
-  functionApp: 'func-${resourceToken}'
+  // One plan and one app per plan kind: switching hostingPlan creates a new plan and app (ARM
+  // cannot turn a Dynamic plan into an ElasticPremium one, and no app moves in or out of Flex
+  // Consumption); the old ones stay until deleted (docs/deploy.md).
+  plan: 'plan-${toLower(hostingPlan)}-${resourceToken}'
+  functionApp: 'func-${toLower(hostingPlan)}-${resourceToken}'
   digitalTwins: 'dt-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
   dataExplorer: take('adx${resourceToken}', 22)
@@ -229,6 +247,8 @@ module functionApp './modules/functionapp.bicep' = {
     location: location
     tags: union(tags, { 'azd-service-name': 'bridge' })
     hostingPlan: hostingPlan
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
     storageAccountName: storage.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     eventHubsFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
@@ -249,7 +269,7 @@ module functionApp './modules/functionapp.bicep' = {
   }
 }
 
-// The bridge reads the twins hub, and writes to it in simulator mode `eventhub`.
+// The bridge reads the twins hub, and writes to it only in simulator mode `eventhub`.
 module bridgeReadsTwins './modules/eventhub-role.bicep' = {
   name: 'role-bridge-twins-receiver'
   params: {
@@ -260,7 +280,7 @@ module bridgeReadsTwins './modules/eventhub-role.bicep' = {
   }
 }
 
-module bridgeSimulatesIntoTwins './modules/eventhub-role.bicep' = {
+module bridgeSimulatesIntoTwins './modules/eventhub-role.bicep' = if (simulatorMode == 'eventhub') {
   name: 'role-bridge-twins-sender'
   params: {
     namespaceName: eventHubs.outputs.namespaceName
@@ -290,8 +310,8 @@ module bridgeWritesDeadLetters './modules/eventhub-role.bicep' = {
   }
 }
 
-// The simulator (mode `adt`) patches twins.
-module bridgeOwnsTwins './modules/digitaltwins-role.bicep' = {
+// The simulator patches twins only in mode `adt`.
+module bridgeOwnsTwins './modules/digitaltwins-role.bicep' = if (simulatorMode == 'adt') {
   name: 'role-bridge-adt-owner'
   params: {
     digitalTwinsName: digitalTwins.outputs.name
@@ -312,7 +332,8 @@ module deployerOwnsTwins './modules/digitaltwins-role.bicep' = if (!empty(princi
   }
 }
 
-module hostStorageRoles './modules/storage-roles.bicep' = if (hostingPlan == 'EP1') {
+// FC1 and EP1 reach host storage (and FC1 its deployment container) with the app's identity.
+module hostStorageRoles './modules/storage-roles.bicep' = if (hostingPlan != 'Y1') {
   name: 'role-bridge-host-storage'
   params: {
     storageAccountName: storage.outputs.name
