@@ -119,10 +119,11 @@ def test_unused_settings_are_reported(fixture_repo: Path) -> None:
 
 
 def test_platform_settings_are_allowed(fixture_repo: Path) -> None:
+    # In the settings of the plans other than Flex Consumption, which refuses WEBSITE_RUN_FROM_PACKAGE.
     edit(
         fixture_repo / "infra/main.bicep",
-        "var appSettings = [\n",
-        "var appSettings = [\n"
+        "var runtimeSettings = [\n",
+        "var runtimeSettings = [\n"
         + bicep_setting("WEBSITE_RUN_FROM_PACKAGE")
         + bicep_setting("AzureWebJobsFeatureFlags"),
     )
