@@ -102,6 +102,9 @@ param enableEventGrid bool = false
 @description('Input schema of the Event Grid topic (only with enableEventGrid).')
 param eventGridInputSchema string = 'EventGridSchema'
 
+@description('Also provision a Standard Service Bus namespace with a topic, an ADT endpoint to it and the bridge\'s subscription (function TwinUpdatesServiceBus); the route is made by the azd hook. Off: the function is switched off (AzureWebJobs.TwinUpdatesServiceBus.Disabled).')
+param enableServiceBus bool = false
+
 @description('Provision an Azure Data Explorer dev cluster that ingests the records hub.')
 param deployDataExplorer bool = false
 
@@ -153,6 +156,7 @@ module resources './resources.bicep' = {
     routeTelemetryAndLifecycle: routeTelemetryAndLifecycle
     enableEventGrid: enableEventGrid
     eventGridInputSchema: eventGridInputSchema
+    enableServiceBus: enableServiceBus
     deployDataExplorer: deployDataExplorer
     eventHubPartitionCount: eventHubPartitionCount
     eventHubRetentionDays: eventHubRetentionDays
@@ -181,6 +185,12 @@ output EVENTGRID_TOPIC_ID string = resources.outputs.eventGridTopicId
 output EVENTGRID_INPUT_SCHEMA string = eventGridInputSchema
 output ADT_EVENTGRID_ENDPOINT_NAME string = resources.outputs.adtEventGridEndpointName
 output ADT_EVENTGRID_ROUTE_NAME string = resources.outputs.adtEventGridRouteName
+output ENABLE_SERVICE_BUS bool = enableServiceBus
+output ADT_SERVICEBUS_ENDPOINT_NAME string = resources.outputs.adtServiceBusEndpointName
+output ADT_SERVICEBUS_ROUTE_NAME string = resources.outputs.adtServiceBusRouteName
+output SERVICEBUS_NAMESPACE string = resources.outputs.serviceBusNamespace
+output TWINS_SERVICEBUS_TOPIC_NAME string = resources.outputs.serviceBusTopicName
+output TWINS_SERVICEBUS_SUBSCRIPTION_NAME string = resources.outputs.serviceBusSubscriptionName
 output DEADLETTER_STORAGE_ID string = resources.outputs.storageAccountId
 output DEADLETTER_CONTAINER_NAME string = resources.outputs.deadLetterContainerName
 output ADX_CLUSTER_URI string = resources.outputs.adxClusterUri

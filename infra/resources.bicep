@@ -93,6 +93,9 @@ param enableEventGrid bool = false
 ])
 param eventGridInputSchema string = 'EventGridSchema'
 
+@description('Also provision a Service Bus topic, an ADT endpoint to it and the bridge\'s subscription; the route is made by the azd hook.')
+param enableServiceBus bool = false
+
 param deployDataExplorer bool = false
 
 @minValue(1)
@@ -117,6 +120,7 @@ var names = {
   functionApp: 'func-${toLower(hostingPlan)}-${resourceToken}'
   digitalTwins: 'dt-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
+  serviceBus: 'sbns-${resourceToken}'
   dataExplorer: take('adx${resourceToken}', 22)
 }
 
@@ -135,11 +139,25 @@ var consumerGroups = {
 var adtEndpoints = {
   eventHub: 'twins-hub'
   eventGrid: 'twins-grid'
+  serviceBus: 'twins-topic'
 }
 
 var adtRoutes = {
   eventHub: 'to-bridge-hub'
   eventGrid: 'to-bridge-grid'
+  serviceBus: 'to-bridge-topic'
+}
+
+// The Service Bus path. The handler keeps retrying a failed records send for holdSeconds, which
+// stays under the lock (an invocation must end before its batch's lock does); a failed invocation
+// is redelivered at once, so maxDeliveryCount is far above the default 10.
+var serviceBus = {
+  topic: 'twins'
+  subscription: 'bridge'
+  lockDuration: 'PT1M'
+  holdSeconds: 45
+  maxDeliveryCount: 100
+  messageTimeToLive: 'P1D'
 }
 
 var deadLetterContainerName = 'eventgrid-deadletter'
@@ -167,6 +185,7 @@ var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   digitalTwinsDataOwner: 'bcd981a7-7f74-457b-83e1-cceb9e632ffe'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 }
 
 module monitoring './modules/monitoring.bicep' = {
@@ -239,6 +258,32 @@ module digitalTwinsEventGrid './modules/digitaltwins-eventgrid.bicep' = if (enab
   }
 }
 
+module serviceBusTopic './modules/servicebus.bicep' = if (enableServiceBus) {
+  name: 'servicebus'
+  params: {
+    name: names.serviceBus
+    location: location
+    tags: tags
+    topicName: serviceBus.topic
+    subscriptionName: serviceBus.subscription
+    lockDuration: serviceBus.lockDuration
+    maxDeliveryCount: serviceBus.maxDeliveryCount
+    messageTimeToLive: serviceBus.messageTimeToLive
+  }
+}
+
+module digitalTwinsServiceBus './modules/digitaltwins-servicebus.bicep' = if (enableServiceBus) {
+  name: 'digitaltwins-servicebus'
+  params: {
+    digitalTwinsName: digitalTwins.outputs.name
+    digitalTwinsPrincipalId: digitalTwins.outputs.principalId
+    namespaceName: enableServiceBus ? serviceBusTopic.outputs.namespaceName : ''
+    fullyQualifiedNamespace: enableServiceBus ? serviceBusTopic.outputs.fullyQualifiedNamespace : ''
+    topicName: serviceBus.topic
+    endpointName: adtEndpoints.serviceBus
+  }
+}
+
 module functionApp './modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -257,6 +302,11 @@ module functionApp './modules/functionapp.bicep' = {
     recordsHubName: eventHubs.outputs.recordsHubName
     deadLetterHubName: eventHubs.outputs.deadLetterHubName
     adtHostName: digitalTwins.outputs.hostName
+    enableServiceBus: enableServiceBus
+    serviceBusFullyQualifiedNamespace: enableServiceBus ? serviceBusTopic.outputs.fullyQualifiedNamespace : ''
+    serviceBusTopicName: serviceBus.topic
+    serviceBusSubscriptionName: serviceBus.subscription
+    serviceBusHoldSeconds: serviceBus.holdSeconds
     recordFormat: recordFormat
     tsiKeys: tsiKeys
     numbers: numbers
@@ -307,6 +357,18 @@ module bridgeWritesDeadLetters './modules/eventhub-role.bicep' = {
     eventHubName: eventHubs.outputs.deadLetterHubName
     principalId: functionApp.outputs.principalId
     roleDefinitionId: roles.eventHubsDataSender
+  }
+}
+
+// The bridge's trigger reads its subscription (rights on the topic alone are not enough).
+module bridgeReadsSubscription './modules/servicebus-role.bicep' = if (enableServiceBus) {
+  name: 'role-bridge-subscription-receiver'
+  params: {
+    namespaceName: enableServiceBus ? serviceBusTopic.outputs.namespaceName : ''
+    topicName: serviceBus.topic
+    subscriptionName: serviceBus.subscription
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.serviceBusDataReceiver
   }
 }
 
@@ -371,6 +433,11 @@ output eventHubsFullyQualifiedNamespace string = eventHubs.outputs.fullyQualifie
 output twinsHubName string = eventHubs.outputs.twinsHubName
 output recordsHubName string = eventHubs.outputs.recordsHubName
 output deadLetterHubName string = eventHubs.outputs.deadLetterHubName
+output adtServiceBusEndpointName string = enableServiceBus ? digitalTwinsServiceBus.outputs.name : ''
+output adtServiceBusRouteName string = enableServiceBus ? adtRoutes.serviceBus : ''
+output serviceBusNamespace string = enableServiceBus ? serviceBusTopic.outputs.namespaceName : ''
+output serviceBusTopicName string = enableServiceBus ? serviceBusTopic.outputs.topicName : ''
+output serviceBusSubscriptionName string = enableServiceBus ? serviceBusTopic.outputs.subscriptionName : ''
 output eventGridTopicId string = enableEventGrid ? eventGrid.outputs.id : ''
 output storageAccountId string = storage.outputs.id
 output deadLetterContainerName string = enableEventGrid ? deadLetterContainerName : ''

@@ -56,6 +56,7 @@ try:
     from infra_checks.hosting import check_hosting
     from infra_checks.kql import check_kql
     from infra_checks.report import Report
+    from infra_checks.servicebus import check_service_bus
     from infra_checks.settings import check_settings
 except ImportError as missing:  # pragma: no cover - exercised by hand
     sys.exit(f"check-infra: {missing}. Install: pip install -r scripts/requirements-ci.txt")
@@ -76,6 +77,7 @@ def main() -> int:
     check_hosting(root, report)
     code = check_settings(root, files, report)
     check_branches(root, code, report)
+    check_service_bus(root, report)
     check_kql(root, files, report)
     check_azure_yaml(root, report)
     print()

@@ -49,6 +49,14 @@ param recordsHubName string
 param deadLetterHubName string
 param adtHostName string
 
+@description('Whether the Service Bus path is deployed; off, TwinUpdatesServiceBus is switched off.')
+param enableServiceBus bool
+@description('Host name of the Service Bus namespace; empty when Service Bus is off.')
+param serviceBusFullyQualifiedNamespace string
+param serviceBusTopicName string
+param serviceBusSubscriptionName string
+param serviceBusHoldSeconds int
+
 param recordFormat string
 param tsiKeys string
 param numbers string
@@ -279,6 +287,45 @@ var bridgeSettings = [
   }
 ]
 
+// The Service Bus trigger's names are set even when Service Bus is off: the host resolves a
+// trigger's %SETTING% names when it indexes the function, switched off or not. Its connection is
+// set only when there is a namespace to reach.
+var serviceBusConnection = enableServiceBus ? [
+  {
+    name: 'TwinsServiceBusConnection__fullyQualifiedNamespace'
+    value: serviceBusFullyQualifiedNamespace
+  }
+] : []
+
+var serviceBusSettings = concat([
+  {
+    name: 'TWINS_SERVICEBUS_TOPIC_NAME'
+    value: serviceBusTopicName
+  }
+  {
+    name: 'TWINS_SERVICEBUS_SUBSCRIPTION_NAME'
+    value: serviceBusSubscriptionName
+  }
+  {
+    name: 'BRIDGE_SERVICEBUS_HOLD'
+    value: string(serviceBusHoldSeconds)
+  }
+], serviceBusConnection)
+
+// Functions with nothing to do are switched off, so their triggers neither run nor bill: the
+// simulator's timer with SIMULATOR_MODE=off (it would fire every 5 s for nothing), the Service Bus
+// trigger without Service Bus.
+var functionSwitches = [
+  {
+    name: 'AzureWebJobs.FactorySimulator.Disabled'
+    value: simulatorMode == 'off' ? 'true' : 'false'
+  }
+  {
+    name: 'AzureWebJobs.TwinUpdatesServiceBus.Disabled'
+    value: enableServiceBus ? 'false' : 'true'
+  }
+]
+
 resource site 'Microsoft.Web/sites@2023-12-01' = {
   name: name
   location: location
@@ -299,7 +346,7 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
       linuxFxVersion: flex ? null : ''
       ftpsState: 'Disabled'
       minTlsVersion: '1.2'
-      appSettings: concat(platformSettings, bridgeSettings)
+      appSettings: concat(platformSettings, bridgeSettings, serviceBusSettings, functionSwitches)
     }
   }
 }

@@ -159,8 +159,8 @@ def test_real_branches_cover_each_choice(real_repo: Path) -> None:
     # Under simulatorMode=eventhub only, the handler's settings are left out.
     edit(
         real_repo / FUNCTION_APP,
-        "appSettings: concat(platformSettings, bridgeSettings)",
-        "appSettings: simulatorMode == 'eventhub' ? platformSettings : concat(platformSettings, bridgeSettings)",
+        "appSettings: concat(platformSettings, bridgeSettings,",
+        "appSettings: concat(platformSettings, simulatorMode == 'eventhub' ? [] : bridgeSettings,",
     )
     result = check_infra(real_repo)
     assert result.returncode == 1
