@@ -24,11 +24,25 @@ param principalId string = ''
 param principalType string = 'User'
 
 @allowed([
+  'FC1'
   'EP1'
   'Y1'
 ])
-@description('Function App plan: Elastic Premium EP1 (identity-based host storage, always-warm) or Linux Consumption Y1 (host storage by connection string). Flex Consumption is not offered: its documented runtimes did not include custom handlers, and it needs a different site definition.')
-param hostingPlan string = 'EP1'
+@description('Function App plan: Flex Consumption FC1 (default: scales to zero, billed per execution, identity-based host storage), Elastic Premium EP1 (always one warm instance) or Linux Consumption Y1 (host storage by key; retires 30 September 2028). Each plan kind has its own plan and app names, so a switch creates a new app (docs/deploy.md).')
+param hostingPlan string = 'FC1'
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('FC1 only: memory of each instance, in MB. The handler peaks at about 25 MB.')
+param instanceMemoryMB int = 512
+
+@minValue(40)
+@maxValue(1000)
+@description('FC1 only: most instances the app scales out to.')
+param maximumInstanceCount int = 100
 
 @allowed([
   'tsi'
@@ -88,6 +102,9 @@ param enableEventGrid bool = false
 @description('Input schema of the Event Grid topic (only with enableEventGrid).')
 param eventGridInputSchema string = 'EventGridSchema'
 
+@description('Also provision a Standard Service Bus namespace with a topic, an ADT endpoint to it and the bridge\'s subscription (function TwinUpdatesServiceBus); the route is made by the azd hook. Off: the function is switched off (AzureWebJobs.TwinUpdatesServiceBus.Disabled).')
+param enableServiceBus bool = false
+
 @description('Provision an Azure Data Explorer dev cluster that ingests the records hub.')
 param deployDataExplorer bool = false
 
@@ -125,6 +142,8 @@ module resources './resources.bicep' = {
     principalId: principalId
     principalType: principalType
     hostingPlan: hostingPlan
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
     recordFormat: recordFormat
     tsiKeys: tsiKeys
     numbers: numbers
@@ -137,6 +156,7 @@ module resources './resources.bicep' = {
     routeTelemetryAndLifecycle: routeTelemetryAndLifecycle
     enableEventGrid: enableEventGrid
     eventGridInputSchema: eventGridInputSchema
+    enableServiceBus: enableServiceBus
     deployDataExplorer: deployDataExplorer
     eventHubPartitionCount: eventHubPartitionCount
     eventHubRetentionDays: eventHubRetentionDays
@@ -165,6 +185,12 @@ output EVENTGRID_TOPIC_ID string = resources.outputs.eventGridTopicId
 output EVENTGRID_INPUT_SCHEMA string = eventGridInputSchema
 output ADT_EVENTGRID_ENDPOINT_NAME string = resources.outputs.adtEventGridEndpointName
 output ADT_EVENTGRID_ROUTE_NAME string = resources.outputs.adtEventGridRouteName
+output ENABLE_SERVICE_BUS bool = enableServiceBus
+output ADT_SERVICEBUS_ENDPOINT_NAME string = resources.outputs.adtServiceBusEndpointName
+output ADT_SERVICEBUS_ROUTE_NAME string = resources.outputs.adtServiceBusRouteName
+output SERVICEBUS_NAMESPACE string = resources.outputs.serviceBusNamespace
+output TWINS_SERVICEBUS_TOPIC_NAME string = resources.outputs.serviceBusTopicName
+output TWINS_SERVICEBUS_SUBSCRIPTION_NAME string = resources.outputs.serviceBusSubscriptionName
 output DEADLETTER_STORAGE_ID string = resources.outputs.storageAccountId
 output DEADLETTER_CONTAINER_NAME string = resources.outputs.deadLetterContainerName
 output ADX_CLUSTER_URI string = resources.outputs.adxClusterUri

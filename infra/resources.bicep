@@ -26,10 +26,25 @@ param principalId string = ''
 param principalType string = 'User'
 
 @allowed([
+  'FC1'
   'EP1'
   'Y1'
 ])
-param hostingPlan string = 'EP1'
+@description('Function App plan: Flex Consumption FC1, Elastic Premium EP1 or Linux Consumption Y1 (retires 30 September 2028).')
+param hostingPlan string = 'FC1'
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('FC1 only: memory of each instance, in MB.')
+param instanceMemoryMB int = 512
+
+@minValue(40)
+@maxValue(1000)
+@description('FC1 only: most instances the app scales out to.')
+param maximumInstanceCount int = 100
 
 @allowed([
   'tsi'
@@ -78,6 +93,9 @@ param enableEventGrid bool = false
 ])
 param eventGridInputSchema string = 'EventGridSchema'
 
+@description('Also provision a Service Bus topic, an ADT endpoint to it and the bridge\'s subscription; the route is made by the azd hook.')
+param enableServiceBus bool = false
+
 param deployDataExplorer bool = false
 
 @minValue(1)
@@ -95,10 +113,14 @@ var names = {
   storage: 'st${resourceToken}'
   logAnalytics: 'log-${resourceToken}'
   appInsights: 'appi-${resourceToken}'
-  plan: 'plan-${resourceToken}'
-  functionApp: 'func-${resourceToken}'
+  // One plan and one app per plan kind: switching hostingPlan creates a new plan and app (ARM
+  // cannot turn a Dynamic plan into an ElasticPremium one, and no app moves in or out of Flex
+  // Consumption); the old ones stay until deleted (docs/deploy.md).
+  plan: 'plan-${toLower(hostingPlan)}-${resourceToken}'
+  functionApp: 'func-${toLower(hostingPlan)}-${resourceToken}'
   digitalTwins: 'dt-${resourceToken}'
   eventGridTopic: 'evgt-${resourceToken}'
+  serviceBus: 'sbns-${resourceToken}'
   dataExplorer: take('adx${resourceToken}', 22)
 }
 
@@ -117,11 +139,25 @@ var consumerGroups = {
 var adtEndpoints = {
   eventHub: 'twins-hub'
   eventGrid: 'twins-grid'
+  serviceBus: 'twins-topic'
 }
 
 var adtRoutes = {
   eventHub: 'to-bridge-hub'
   eventGrid: 'to-bridge-grid'
+  serviceBus: 'to-bridge-topic'
+}
+
+// The Service Bus path. The handler keeps retrying a failed records send for holdSeconds, which
+// stays under the lock (an invocation must end before its batch's lock does); a failed invocation
+// is redelivered at once, so maxDeliveryCount is far above the default 10.
+var serviceBus = {
+  topic: 'twins'
+  subscription: 'bridge'
+  lockDuration: 'PT1M'
+  holdSeconds: 45
+  maxDeliveryCount: 100
+  messageTimeToLive: 'P1D'
 }
 
 var deadLetterContainerName = 'eventgrid-deadletter'
@@ -149,6 +185,7 @@ var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   digitalTwinsDataOwner: 'bcd981a7-7f74-457b-83e1-cceb9e632ffe'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 }
 
 module monitoring './modules/monitoring.bicep' = {
@@ -221,6 +258,32 @@ module digitalTwinsEventGrid './modules/digitaltwins-eventgrid.bicep' = if (enab
   }
 }
 
+module serviceBusTopic './modules/servicebus.bicep' = if (enableServiceBus) {
+  name: 'servicebus'
+  params: {
+    name: names.serviceBus
+    location: location
+    tags: tags
+    topicName: serviceBus.topic
+    subscriptionName: serviceBus.subscription
+    lockDuration: serviceBus.lockDuration
+    maxDeliveryCount: serviceBus.maxDeliveryCount
+    messageTimeToLive: serviceBus.messageTimeToLive
+  }
+}
+
+module digitalTwinsServiceBus './modules/digitaltwins-servicebus.bicep' = if (enableServiceBus) {
+  name: 'digitaltwins-servicebus'
+  params: {
+    digitalTwinsName: digitalTwins.outputs.name
+    digitalTwinsPrincipalId: digitalTwins.outputs.principalId
+    namespaceName: enableServiceBus ? serviceBusTopic.outputs.namespaceName : ''
+    fullyQualifiedNamespace: enableServiceBus ? serviceBusTopic.outputs.fullyQualifiedNamespace : ''
+    topicName: serviceBus.topic
+    endpointName: adtEndpoints.serviceBus
+  }
+}
+
 module functionApp './modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -229,6 +292,8 @@ module functionApp './modules/functionapp.bicep' = {
     location: location
     tags: union(tags, { 'azd-service-name': 'bridge' })
     hostingPlan: hostingPlan
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
     storageAccountName: storage.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     eventHubsFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
@@ -237,6 +302,11 @@ module functionApp './modules/functionapp.bicep' = {
     recordsHubName: eventHubs.outputs.recordsHubName
     deadLetterHubName: eventHubs.outputs.deadLetterHubName
     adtHostName: digitalTwins.outputs.hostName
+    enableServiceBus: enableServiceBus
+    serviceBusFullyQualifiedNamespace: enableServiceBus ? serviceBusTopic.outputs.fullyQualifiedNamespace : ''
+    serviceBusTopicName: serviceBus.topic
+    serviceBusSubscriptionName: serviceBus.subscription
+    serviceBusHoldSeconds: serviceBus.holdSeconds
     recordFormat: recordFormat
     tsiKeys: tsiKeys
     numbers: numbers
@@ -249,7 +319,7 @@ module functionApp './modules/functionapp.bicep' = {
   }
 }
 
-// The bridge reads the twins hub, and writes to it in simulator mode `eventhub`.
+// The bridge reads the twins hub, and writes to it only in simulator mode `eventhub`.
 module bridgeReadsTwins './modules/eventhub-role.bicep' = {
   name: 'role-bridge-twins-receiver'
   params: {
@@ -260,7 +330,7 @@ module bridgeReadsTwins './modules/eventhub-role.bicep' = {
   }
 }
 
-module bridgeSimulatesIntoTwins './modules/eventhub-role.bicep' = {
+module bridgeSimulatesIntoTwins './modules/eventhub-role.bicep' = if (simulatorMode == 'eventhub') {
   name: 'role-bridge-twins-sender'
   params: {
     namespaceName: eventHubs.outputs.namespaceName
@@ -290,8 +360,20 @@ module bridgeWritesDeadLetters './modules/eventhub-role.bicep' = {
   }
 }
 
-// The simulator (mode `adt`) patches twins.
-module bridgeOwnsTwins './modules/digitaltwins-role.bicep' = {
+// The bridge's trigger reads its subscription (rights on the topic alone are not enough).
+module bridgeReadsSubscription './modules/servicebus-role.bicep' = if (enableServiceBus) {
+  name: 'role-bridge-subscription-receiver'
+  params: {
+    namespaceName: enableServiceBus ? serviceBusTopic.outputs.namespaceName : ''
+    topicName: serviceBus.topic
+    subscriptionName: serviceBus.subscription
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.serviceBusDataReceiver
+  }
+}
+
+// The simulator patches twins only in mode `adt`.
+module bridgeOwnsTwins './modules/digitaltwins-role.bicep' = if (simulatorMode == 'adt') {
   name: 'role-bridge-adt-owner'
   params: {
     digitalTwinsName: digitalTwins.outputs.name
@@ -312,7 +394,8 @@ module deployerOwnsTwins './modules/digitaltwins-role.bicep' = if (!empty(princi
   }
 }
 
-module hostStorageRoles './modules/storage-roles.bicep' = if (hostingPlan == 'EP1') {
+// FC1 and EP1 reach host storage (and FC1 its deployment container) with the app's identity.
+module hostStorageRoles './modules/storage-roles.bicep' = if (hostingPlan != 'Y1') {
   name: 'role-bridge-host-storage'
   params: {
     storageAccountName: storage.outputs.name
@@ -350,6 +433,11 @@ output eventHubsFullyQualifiedNamespace string = eventHubs.outputs.fullyQualifie
 output twinsHubName string = eventHubs.outputs.twinsHubName
 output recordsHubName string = eventHubs.outputs.recordsHubName
 output deadLetterHubName string = eventHubs.outputs.deadLetterHubName
+output adtServiceBusEndpointName string = enableServiceBus ? digitalTwinsServiceBus.outputs.name : ''
+output adtServiceBusRouteName string = enableServiceBus ? adtRoutes.serviceBus : ''
+output serviceBusNamespace string = enableServiceBus ? serviceBusTopic.outputs.namespaceName : ''
+output serviceBusTopicName string = enableServiceBus ? serviceBusTopic.outputs.topicName : ''
+output serviceBusSubscriptionName string = enableServiceBus ? serviceBusTopic.outputs.subscriptionName : ''
 output eventGridTopicId string = enableEventGrid ? eventGrid.outputs.id : ''
 output storageAccountId string = storage.outputs.id
 output deadLetterContainerName string = enableEventGrid ? deadLetterContainerName : ''

@@ -8,8 +8,11 @@
 #
 # Reads (azd sets them from the Bicep outputs): ADT_HOST_NAME, ADT_EVENTHUB_ENDPOINT_NAME,
 # ADT_ROUTE_NAME, ADT_ROUTE_FILTER; with ENABLE_EVENT_GRID=true also ADT_EVENTGRID_ENDPOINT_NAME
-# and ADT_EVENTGRID_ROUTE_NAME. The same route by hand:
+# and ADT_EVENTGRID_ROUTE_NAME; with ENABLE_SERVICE_BUS=true also ADT_SERVICEBUS_ENDPOINT_NAME and
+# ADT_SERVICEBUS_ROUTE_NAME. Every route carries the same filter. The same routes by hand:
 #   az dt route create -n <instance> --route-name to-bridge-hub --endpoint-name twins-hub \
+#     --filter "type = 'Microsoft.DigitalTwins.Twin.Update'"
+#   az dt route create -n <instance> --route-name to-bridge-topic --endpoint-name twins-topic \
 #     --filter "type = 'Microsoft.DigitalTwins.Twin.Update'"
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,5 +37,9 @@ put_route "$ADT_ROUTE_NAME" "$ADT_EVENTHUB_ENDPOINT_NAME" "$ADT_ROUTE_FILTER"
 if [[ ${ENABLE_EVENT_GRID:-false} == true ]]; then
   require_env ADT_EVENTGRID_ENDPOINT_NAME ADT_EVENTGRID_ROUTE_NAME
   put_route "$ADT_EVENTGRID_ROUTE_NAME" "$ADT_EVENTGRID_ENDPOINT_NAME" "$ADT_ROUTE_FILTER"
+fi
+if [[ ${ENABLE_SERVICE_BUS:-false} == true ]]; then
+  require_env ADT_SERVICEBUS_ENDPOINT_NAME ADT_SERVICEBUS_ROUTE_NAME
+  put_route "$ADT_SERVICEBUS_ROUTE_NAME" "$ADT_SERVICEBUS_ENDPOINT_NAME" "$ADT_ROUTE_FILTER"
 fi
 echo "ADT routes are in place."

@@ -1,11 +1,18 @@
 // The Linux Function App that runs the Rust custom handler, and its plan.
 //
 // Every setting the handler reads (src/config/names.rs) and every %SETTING% the function.json
-// files name is set in appSettings below; scripts/check-infra.py checks that against the code.
-// Connections use the identity form (`<Connection>__fullyQualifiedNamespace`): the app's
-// system-assigned identity gets its roles in resources.bicep. The optional alternatives
+// files name is set in appSettings below; scripts/check-infra.py checks that against the code,
+// once per hosting plan. Connections use the identity form (`<Connection>__fullyQualifiedNamespace`):
+// the app's system-assigned identity gets its roles in resources.bicep. The optional alternatives
 // (`__clientId` for a user-assigned identity, `__secondary` for a second connection string)
 // are left out on purpose.
+//
+// Three plans, one site definition:
+//   FC1  Flex Consumption (default): `functionAppConfig` holds the runtime (custom 1.0), the scale
+//        limits and the deployment container; the platform refuses FUNCTIONS_WORKER_RUNTIME,
+//        FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and WEBSITE_CONTENT* there.
+//   EP1  Elastic Premium: the runtime named in app settings, the package on the content share.
+//   Y1   Linux Consumption (retires 30 September 2028): as EP1, but host storage by key.
 
 param name string
 param planName string
@@ -13,10 +20,24 @@ param location string
 param tags object
 
 @allowed([
+  'FC1'
   'EP1'
   'Y1'
 ])
 param hostingPlan string
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Flex Consumption only: memory of each instance, in MB.')
+param instanceMemoryMB int = 512
+
+@minValue(40)
+@maxValue(1000)
+@description('Flex Consumption only: most instances the app scales out to.')
+param maximumInstanceCount int = 100
 
 param storageAccountName string
 param appInsightsConnectionString string
@@ -28,6 +49,14 @@ param recordsHubName string
 param deadLetterHubName string
 param adtHostName string
 
+@description('Whether the Service Bus path is deployed; off, TwinUpdatesServiceBus is switched off.')
+param enableServiceBus bool
+@description('Host name of the Service Bus namespace; empty when Service Bus is off.')
+param serviceBusFullyQualifiedNamespace string
+param serviceBusTopicName string
+param serviceBusSubscriptionName string
+param serviceBusHoldSeconds int
+
 param recordFormat string
 param tsiKeys string
 param numbers string
@@ -38,7 +67,7 @@ param simulatorSchedule string
 param simulatorSeed string
 param rustLog string
 
-var elasticPremium = hostingPlan == 'EP1'
+var flex = hostingPlan == 'FC1'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -46,37 +75,82 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
 
 var storageConnectionString = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
 
-var elasticPremiumSku = {
-  name: 'EP1'
-  tier: 'ElasticPremium'
+var plans = {
+  FC1: {
+    kind: 'functionapp'
+    sku: {
+      name: 'FC1'
+      tier: 'FlexConsumption'
+    }
+  }
+  EP1: {
+    kind: 'elastic'
+    sku: {
+      name: 'EP1'
+      tier: 'ElasticPremium'
+    }
+  }
+  Y1: {
+    kind: 'functionapp'
+    sku: {
+      name: 'Y1'
+      tier: 'Dynamic'
+    }
+  }
 }
 
-var consumptionSku = {
-  name: 'Y1'
-  tier: 'Dynamic'
-}
-
+// planName differs per plan kind (resources.bicep), so a switch creates a new plan instead of
+// asking ARM to turn one kind of plan into another.
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: planName
   location: location
   tags: tags
-  kind: elasticPremium ? 'elastic' : 'functionapp'
-  sku: elasticPremium ? elasticPremiumSku : consumptionSku
+  kind: plans[hostingPlan].kind
+  sku: plans[hostingPlan].sku
   properties: {
     reserved: true
-    maximumElasticWorkerCount: elasticPremium ? 20 : null
+    maximumElasticWorkerCount: hostingPlan == 'EP1' ? 20 : null
   }
 }
 
-var platformSettings = [
-  {
-    name: 'FUNCTIONS_EXTENSION_VERSION'
-    value: '~4'
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+// Flex Consumption deploys from a blob container: `azd deploy`, `func azure functionapp publish`
+// and `az functionapp deployment source config-zip` upload the zip there, and the app reads it
+// with its own identity (Storage Blob Data Owner on the account, storage-roles.bicep).
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (flex) {
+  parent: blobs
+  name: take('app-package-${name}', 63)
+  properties: {
+    publicAccess: 'None'
   }
-  {
-    name: 'FUNCTIONS_WORKER_RUNTIME'
-    value: 'custom'
+}
+
+var flexConfig = {
+  deployment: {
+    storage: {
+      type: 'blobContainer'
+      value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
+      authentication: {
+        type: 'SystemAssignedIdentity'
+      }
+    }
   }
+  // The platform's stack data lists the custom handler for FC1 as runtime custom 1.0.
+  runtime: {
+    name: 'custom'
+    version: '1.0'
+  }
+  scaleAndConcurrency: {
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+  }
+}
+
+var commonSettings = [
   {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
     value: appInsightsConnectionString
@@ -87,34 +161,56 @@ var platformSettings = [
   }
 ]
 
-// Elastic Premium: the host reaches its storage with the app's identity (roles in
-// storage-roles.bicep); the content share is Azure Files, which only takes a key; the package
-// azd or `func ... publish` uploads is mounted read-only with its file modes. Linux Consumption:
-// zip deployment uploads the package with the AzureWebJobsStorage key and sets
-// WEBSITE_RUN_FROM_PACKAGE to its URL itself, so the key form is used and the setting is not.
-var elasticPremiumStorageSettings = [
+// Flex Consumption takes the runtime and the host version from functionAppConfig and refuses
+// these two; the other plans need them.
+var runtimeSettings = [
   {
-    name: 'AzureWebJobsStorage__accountName'
-    value: storage.name
+    name: 'FUNCTIONS_EXTENSION_VERSION'
+    value: '~4'
   }
   {
-    name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING'
-    value: storageConnectionString
-  }
-  {
-    name: 'WEBSITE_RUN_FROM_PACKAGE'
-    value: '1'
+    name: 'FUNCTIONS_WORKER_RUNTIME'
+    value: 'custom'
   }
 ]
 
-var consumptionStorageSettings = [
-  {
-    name: 'AzureWebJobsStorage'
-    value: storageConnectionString
-  }
-]
+// Host storage per plan.
+//   FC1: by identity (roles in storage-roles.bicep); the package comes from the deployment
+//        container, so no content share and no WEBSITE_RUN_FROM_PACKAGE.
+//   EP1: by identity; the content share is Azure Files, which only takes a key; the package azd or
+//        `func ... publish` uploads is mounted read-only with its file modes.
+//   Y1:  zip deployment uploads the package with the AzureWebJobsStorage key and sets
+//        WEBSITE_RUN_FROM_PACKAGE to its URL itself, so the key form is used and the setting is not.
+var hostStorageSettings = {
+  FC1: [
+    {
+      name: 'AzureWebJobsStorage__accountName'
+      value: storage.name
+    }
+  ]
+  EP1: [
+    {
+      name: 'AzureWebJobsStorage__accountName'
+      value: storage.name
+    }
+    {
+      name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING'
+      value: storageConnectionString
+    }
+    {
+      name: 'WEBSITE_RUN_FROM_PACKAGE'
+      value: '1'
+    }
+  ]
+  Y1: [
+    {
+      name: 'AzureWebJobsStorage'
+      value: storageConnectionString
+    }
+  ]
+}
 
-var hostStorageSettings = elasticPremium ? elasticPremiumStorageSettings : consumptionStorageSettings
+var platformSettings = concat(commonSettings, flex ? [] : runtimeSettings, hostStorageSettings[hostingPlan])
 
 var bridgeSettings = [
   {
@@ -191,6 +287,45 @@ var bridgeSettings = [
   }
 ]
 
+// The Service Bus trigger's names are set even when Service Bus is off: the host resolves a
+// trigger's %SETTING% names when it indexes the function, switched off or not. Its connection is
+// set only when there is a namespace to reach.
+var serviceBusConnection = enableServiceBus ? [
+  {
+    name: 'TwinsServiceBusConnection__fullyQualifiedNamespace'
+    value: serviceBusFullyQualifiedNamespace
+  }
+] : []
+
+var serviceBusSettings = concat([
+  {
+    name: 'TWINS_SERVICEBUS_TOPIC_NAME'
+    value: serviceBusTopicName
+  }
+  {
+    name: 'TWINS_SERVICEBUS_SUBSCRIPTION_NAME'
+    value: serviceBusSubscriptionName
+  }
+  {
+    name: 'BRIDGE_SERVICEBUS_HOLD'
+    value: string(serviceBusHoldSeconds)
+  }
+], serviceBusConnection)
+
+// Functions with nothing to do are switched off, so their triggers neither run nor bill: the
+// simulator's timer with SIMULATOR_MODE=off (it would fire every 5 s for nothing), the Service Bus
+// trigger without Service Bus.
+var functionSwitches = [
+  {
+    name: 'AzureWebJobs.FactorySimulator.Disabled'
+    value: simulatorMode == 'off' ? 'true' : 'false'
+  }
+  {
+    name: 'AzureWebJobs.TwinUpdatesServiceBus.Disabled'
+    value: enableServiceBus ? 'false' : 'true'
+  }
+]
+
 resource site 'Microsoft.Web/sites@2023-12-01' = {
   name: name
   location: location
@@ -204,12 +339,14 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
     reserved: true
     httpsOnly: true
     clientAffinityEnabled: false
+    functionAppConfig: flex ? flexConfig : null
     siteConfig: {
-      // A custom handler brings its own executable: no language stack image is named.
-      linuxFxVersion: ''
+      // A custom handler brings its own executable: no language stack image is named. Flex
+      // Consumption takes no linuxFxVersion at all.
+      linuxFxVersion: flex ? null : ''
       ftpsState: 'Disabled'
       minTlsVersion: '1.2'
-      appSettings: concat(platformSettings, hostStorageSettings, bridgeSettings)
+      appSettings: concat(platformSettings, bridgeSettings, serviceBusSettings, functionSwitches)
     }
   }
 }

@@ -33,6 +33,8 @@ PLATFORM_SETTINGS = (
 class CodeSettings:
     names: dict[str, set[str]] = field(default_factory=dict)  # setting -> where it is read
     connections: set[str] = field(default_factory=set)
+    # function folder -> the connections its bindings name
+    functions: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, name: str, source: str) -> None:
         self.names.setdefault(name, set()).add(source)
@@ -55,6 +57,7 @@ def read_code_settings(root: Path, report: Report) -> CodeSettings:
         report.error("no functions/<Name>/function.json found")
     for path in function_files:
         source = f"{path.parent.name}/function.json"
+        settings.functions[path.parent.name] = set()
         try:
             document = json.loads(path.read_text())
         except json.JSONDecodeError as failure:
@@ -68,6 +71,7 @@ def read_code_settings(root: Path, report: Report) -> CodeSettings:
             connection = binding.get("connection")
             if isinstance(connection, str) and connection and "%" not in connection:
                 settings.connections.add(connection)
+                settings.functions[path.parent.name].add(connection)
                 settings.add(connection, source)
     for name in list(settings.names):
         if name.endswith(IDENTITY_SUFFIX):
@@ -142,6 +146,11 @@ class Requirement:
     in_bicep: bool
     in_example: bool
     source: str
+    connection: str = ""  # the connection this requirement is, if it is one
+
+
+def disabled_setting(function: str) -> str:
+    return f"AzureWebJobs.{function}.Disabled"
 
 
 def requirements(code: CodeSettings) -> tuple[list[Requirement], set[str]]:
@@ -153,8 +162,12 @@ def requirements(code: CodeSettings) -> tuple[list[Requirement], set[str]]:
         forms = (connection, connection + IDENTITY_SUFFIX)
         grouped.update(forms)
         sources = sorted(set().union(*(code.names.get(form, set()) for form in forms)))
-        required.append(Requirement(f"{connection} (connection)", forms, True, True, ", ".join(sources)))
+        required.append(
+            Requirement(f"{connection} (connection)", forms, True, True, ", ".join(sources), connection)
+        )
         used.update(connection + suffix for suffix in HOST_CONNECTION_SUFFIXES)
+    # The host's switch that turns a function off (AzureWebJobs.<Function>.Disabled).
+    used.update(disabled_setting(function) for function in code.functions)
     for name in sorted(code.names):
         if name in grouped or name in HOST_SUPPLIED:
             continue
@@ -163,7 +176,8 @@ def requirements(code: CodeSettings) -> tuple[list[Requirement], set[str]]:
     return required, used
 
 
-def check_settings(root: Path, files: list[BicepFile], report: Report) -> None:
+def check_settings(root: Path, files: list[BicepFile], report: Report) -> CodeSettings:
+    """Checks the union of every branch's settings; returns what the code reads."""
     report.section("App settings: code vs infra/ Function App vs local.settings.json.example")
     code = read_code_settings(root, report)
     bicep = bicep_app_settings(files, report)
@@ -220,3 +234,4 @@ def check_settings(root: Path, files: list[BicepFile], report: Report) -> None:
             )
         platform = sorted(name for name in present if is_platform(name))
         report.note(f"{target}: platform settings allowed: {', '.join(platform) or 'none'}")
+    return code

@@ -119,10 +119,11 @@ def test_unused_settings_are_reported(fixture_repo: Path) -> None:
 
 
 def test_platform_settings_are_allowed(fixture_repo: Path) -> None:
+    # In the settings of the plans other than Flex Consumption, which refuses WEBSITE_RUN_FROM_PACKAGE.
     edit(
         fixture_repo / "infra/main.bicep",
-        "var appSettings = [\n",
-        "var appSettings = [\n"
+        "var runtimeSettings = [\n",
+        "var runtimeSettings = [\n"
         + bicep_setting("WEBSITE_RUN_FROM_PACKAGE")
         + bicep_setting("AzureWebJobsFeatureFlags"),
     )
@@ -215,3 +216,12 @@ def test_missing_function_folder_and_example(fixture_repo: Path) -> None:
     assert result.returncode == 1
     assert "no functions/<Name>/function.json found" in result.stdout
     assert "local.settings.json.example not found" in result.stdout
+
+
+def test_azure_yaml_resource_name_is_an_output(real_repo: Path) -> None:
+    result = check_infra(real_repo)
+    assert "services.bridge.resourceName: ${AZURE_FUNCTION_APP_NAME}" in result.stdout
+    edit(real_repo / "azure.yaml", "${AZURE_FUNCTION_APP_NAME}", "${FUNCTION_APP_NAME}")
+    result = check_infra(real_repo)
+    assert result.returncode == 1
+    assert "resourceName uses ${FUNCTION_APP_NAME}, which infra/main.bicep does not output" in result.stdout

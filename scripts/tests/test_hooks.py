@@ -79,6 +79,31 @@ def test_event_grid_route_when_enabled(stub_bin: Path, tmp_path: Path) -> None:
     assert body(tmp_path, 2)["endpointName"] == "twins-grid"
 
 
+def test_service_bus_route_when_enabled(stub_bin: Path, tmp_path: Path) -> None:
+    env = {
+        **ROUTE_ENV,
+        "ENABLE_SERVICE_BUS": "true",
+        "ADT_SERVICEBUS_ENDPOINT_NAME": "twins-topic",
+        "ADT_SERVICEBUS_ROUTE_NAME": "to-bridge-topic",
+    }
+    code, output, calls = hook("adt-routes.sh", stub_bin, tmp_path, env)
+    assert code == 0, output
+    curls = [call for call in calls if call.startswith("curl ")]
+    assert [call.rsplit("/", 1)[1] for call in curls] == [
+        "to-bridge-hub?api-version=2023-10-31",
+        "to-bridge-topic?api-version=2023-10-31",
+    ]
+    assert body(tmp_path, 2) == {"endpointName": "twins-topic", "filter": ROUTE_ENV["ADT_ROUTE_FILTER"]}
+
+
+def test_service_bus_route_needs_its_outputs(stub_bin: Path, tmp_path: Path) -> None:
+    env = {**ROUTE_ENV, "ENABLE_SERVICE_BUS": "true"}
+    code, output, calls = hook("adt-routes.sh", stub_bin, tmp_path, env)
+    assert code != 0
+    assert "missing ADT_SERVICEBUS_ENDPOINT_NAME" in output
+    assert len([call for call in calls if call.startswith("curl ")]) == 1  # the Event Hub route only
+
+
 def test_route_retries_until_the_role_applies(stub_bin: Path, tmp_path: Path) -> None:
     env = {**ROUTE_ENV, "STUB_CURL_CODES": "403 403 204"}
     code, output, calls = hook("adt-routes.sh", stub_bin, tmp_path, env)
