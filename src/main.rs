@@ -160,13 +160,19 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
         }
         SinkChoice::Stdout => Arc::new(StdoutSink),
     };
-    let simulator = simulator(simulator_settings(&Environment)?)?;
+    // The simulator's settings concern only its function: a bad one leaves the others serving.
+    let simulator = simulator_settings(&Environment)
+        .map_err(anyhow::Error::from)
+        .and_then(simulator)
+        .unwrap_or_else(|error| {
+            let error = format!("{error:#}");
+            tracing::error!(%error, "the FactorySimulator function cannot run; it will answer 500 until the setting is fixed");
+            Simulator::misconfigured(error)
+        });
     let server = Arc::new(Server {
-        app: App {
-            options,
-            sink,
-            simulator: Some(simulator),
-        },
+        app: App::new(options, sink)
+            .with_simulator(simulator)
+            .with_deadletter_attempts(delivery.deadletter_attempts),
         max_request_bytes: settings.max_request_bytes,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

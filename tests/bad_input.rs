@@ -45,11 +45,7 @@ async fn start() -> Bridge {
     let settings = BTreeMap::from([("BRIDGE_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES)]);
     let sink = Arc::new(MemorySink::with_max_record_bytes(MAX_RECORD_BYTES));
     let server = Arc::new(Server {
-        app: App {
-            options: transform_options(&settings).unwrap(),
-            sink: sink.clone(),
-            simulator: None,
-        },
+        app: App::new(transform_options(&settings).unwrap(), sink.clone()),
         max_request_bytes: handler_settings(&settings).unwrap().max_request_bytes,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

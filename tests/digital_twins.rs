@@ -249,11 +249,8 @@ async fn a_timer_tick_in_adt_mode_patches_the_three_step_twins() {
         delivery: Some(Arc::new(AdtPatches(client(&base)))),
     };
     let server = Arc::new(Server {
-        app: App {
-            options: TransformOptions::default(),
-            sink: Arc::new(MemorySink::new()),
-            simulator: Some(simulator),
-        },
+        app: App::new(TransformOptions::default(), Arc::new(MemorySink::new()))
+            .with_simulator(simulator),
         max_request_bytes: 1 << 20,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -377,11 +377,7 @@ async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
         })),
     };
     let server = Arc::new(Server {
-        app: App {
-            options: Default::default(),
-            sink: Arc::new(MemorySink::new()),
-            simulator: Some(simulator),
-        },
+        app: App::new(Default::default(), Arc::new(MemorySink::new())).with_simulator(simulator),
         max_request_bytes: 1 << 20,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

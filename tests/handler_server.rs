@@ -22,11 +22,7 @@ struct Running {
 async fn start_with(sink: MemorySink, max_request_bytes: usize) -> Running {
     let sink = Arc::new(sink);
     let server = Arc::new(Server {
-        app: App {
-            options: TransformOptions::default(),
-            sink: sink.clone(),
-            simulator: None,
-        },
+        app: App::new(TransformOptions::default(), sink.clone()),
         max_request_bytes,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -383,11 +379,10 @@ async fn shutdown_lets_an_in_flight_invocation_finish() {
         }
     }
     let server = Arc::new(Server {
-        app: App {
-            options: TransformOptions::default(),
-            sink: Arc::new(SlowSink(MemorySink::new())),
-            simulator: None,
-        },
+        app: App::new(
+            TransformOptions::default(),
+            Arc::new(SlowSink(MemorySink::new())),
+        ),
         max_request_bytes: 1 << 20,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

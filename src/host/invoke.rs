@@ -7,8 +7,10 @@ use tracing::{error, info, warn};
 use warp::http::StatusCode;
 
 use super::answer::Answer;
+use super::logged::{log_event, UnreadableAttempts};
 use super::request::InvocationRequest;
 use crate::adt::{decode_event_grid, decode_event_hub, Decoded, Unusable, UnusableReason};
+use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
 use crate::records::{transform_batch, BatchOutcome, TransformOptions};
 use crate::simulator::delivery::Simulator;
 use crate::sink::{DeadLetter, RecordSink};
@@ -31,6 +33,36 @@ pub struct App {
     pub sink: Arc<dyn RecordSink>,
     /// The chocolate factory, when this process runs the simulator function.
     pub simulator: Option<Simulator>,
+    /// `BRIDGE_DEADLETTER_ATTEMPTS`: from this attempt on, what can never be delivered (a dead
+    /// letter the hub does not take, a request that cannot be read) is logged and succeeds.
+    pub deadletter_attempts: u64,
+    /// Attempts at requests that cannot be read.
+    pub(crate) unreadable: UnreadableAttempts,
+}
+
+impl App {
+    /// An app with the default delivery settings and no simulator.
+    pub fn new(options: TransformOptions, sink: Arc<dyn RecordSink>) -> Self {
+        App {
+            options,
+            sink,
+            simulator: None,
+            deadletter_attempts: DEFAULT_DEADLETTER_ATTEMPTS,
+            unreadable: UnreadableAttempts::default(),
+        }
+    }
+
+    /// The same app running `simulator` for the timer function.
+    pub fn with_simulator(mut self, simulator: Simulator) -> Self {
+        self.simulator = Some(simulator);
+        self
+    }
+
+    /// The same app with another `BRIDGE_DEADLETTER_ATTEMPTS`.
+    pub fn with_deadletter_attempts(mut self, attempts: u64) -> Self {
+        self.deadletter_attempts = attempts;
+        self
+    }
 }
 
 /// The raw form of one input event, kept to dead-letter it.
@@ -149,22 +181,34 @@ async fn deliver<'a>(
             detail: unusable.detail,
         });
     }
-    let dead_lettered = if letters.is_empty() {
-        0
+    let attempt = request.retry_count();
+    let (dead_lettered, logged) = if letters.is_empty() {
+        (0, 0)
     } else {
         match app.sink.dead_letter(&letters).await {
-            Ok(count) => count,
-            Err(e) => return failed(function, &e.to_string(), &outcome),
+            Ok(count) => (count, 0),
+            // Failing again would hold the partition for good: from the bound on, the events
+            // are kept in the log instead, and the invocation succeeds.
+            Err(e) if attempt.unwrap_or(0) >= app.deadletter_attempts => {
+                let why = format!("the dead-letter hub did not take it: {e}");
+                for (index, letter) in letters.iter().enumerate() {
+                    log_event(index, letter, &why);
+                }
+                (0, letters.len())
+            }
+            Err(e) => {
+                let error = format!("dead letters not delivered: {e}");
+                return failed(function, &error, &outcome);
+            }
         }
     };
     let summary = format!(
-        "{function}: {} sent={} too_large={} dead_lettered={dead_lettered} retry={}",
+        "{function}: {} sent={} hub_events={} too_large={} dead_lettered={dead_lettered} logged={logged} retry={}",
         outcome.summary,
         delivery.sent,
+        delivery.events,
         delivery.too_large.len(),
-        request
-            .retry_count()
-            .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+        attempt.map_or_else(|| "-".to_owned(), |n| n.to_string()),
     );
     info!(
         events = outcome.summary.events,

@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod encoding;
 pub mod invoke;
+pub mod logged;
 pub mod request;
 pub mod routes;
 pub mod server;

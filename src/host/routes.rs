@@ -14,6 +14,7 @@ use warp::Filter;
 
 use super::answer::Answer;
 use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION};
+use super::logged::log_request;
 use super::request::InvocationRequest;
 use super::timer::{factory_simulator, SIMULATOR_FUNCTION};
 
@@ -81,13 +82,26 @@ async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: 
     }
     let request = match InvocationRequest::parse(body) {
         Ok(request) => request,
-        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return unreadable(app, function, body, &e.to_string()),
     };
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
         EVENT_GRID_FUNCTION => invoke::event_grid(app, &request, invocation_id).await,
         _ => factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
     }
+}
+
+/// A request that is not an invocation: refused on early attempts, so the host retries it; from
+/// `BRIDGE_DEADLETTER_ATTEMPTS` on, written to the error log and answered as done, so that it
+/// cannot hold an Event Hubs partition for good.
+fn unreadable(app: &App, function: &str, body: &[u8], problem: &str) -> Answer {
+    if app.unreadable.attempt(body) < app.deadletter_attempts {
+        return Answer::refused(StatusCode::BAD_REQUEST, problem);
+    }
+    log_request(function, body, problem);
+    Answer::delivered(vec![format!(
+        "{function}: the request could not be read and was kept in the log: {problem}"
+    )])
 }
 
 /// 405 for a path that is served with another method (`/` with GET, a function with POST),
@@ -152,11 +166,7 @@ mod tests {
 
     fn server() -> Arc<Server> {
         Arc::new(Server {
-            app: App {
-                options: TransformOptions::default(),
-                sink: Arc::new(MemorySink::new()),
-                simulator: None,
-            },
+            app: App::new(TransformOptions::default(), Arc::new(MemorySink::new())),
             max_request_bytes: 1024,
         })
     }

@@ -107,3 +107,25 @@ pub struct Simulator {
     /// Where ticks go; `None` when the mode is `off`.
     pub delivery: Option<std::sync::Arc<dyn TickDelivery>>,
 }
+
+/// Stands in for the delivery when the simulator's settings cannot be used: every tick fails
+/// with the setting's error, so the timer function answers 500 naming it while the other
+/// functions keep serving.
+pub struct Misconfigured(pub String);
+
+impl TickDelivery for Misconfigured {
+    fn deliver<'a>(&'a self, _: &'a Tick) -> BoxFuture<'a, Result<usize, DeliveryError>> {
+        async move { Err(DeliveryError(self.0.clone())) }.boxed()
+    }
+}
+
+impl Simulator {
+    /// A simulator whose every tick fails with `error` (a setting it needs is missing or bad).
+    pub fn misconfigured(error: String) -> Self {
+        Simulator {
+            factory: super::Factory::new(super::FactoryConfig::with_seed(0)),
+            mode: SimulatorMode::Off,
+            delivery: Some(std::sync::Arc::new(Misconfigured(error))),
+        }
+    }
+}

@@ -51,6 +51,9 @@ pub enum SinkError {
     /// The hub refused our credential.
     #[error("authentication to the event hub was refused: {0}")]
     Unauthorized(String),
+    /// The hub or partition does not exist (a typo, a hub not made yet, partitions that changed).
+    #[error("the event hub or partition does not exist: {0}")]
+    Missing(String),
     /// The hub refused or did not settle the events.
     #[error("the event hub did not accept the events: {0}")]
     NotAccepted(String),

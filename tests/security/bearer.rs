@@ -35,15 +35,13 @@ async fn echoing_stand_in(status: StatusCode) -> String {
 async fn tick_against(base: &str) -> (u16, String) {
     let client = DigitalTwinsClient::new(base, Arc::new(StaticToken(TOKEN.into()))).unwrap();
     let server = Arc::new(Server {
-        app: App {
-            options: TransformOptions::default(),
-            sink: Arc::new(MemorySink::new()),
-            simulator: Some(Simulator {
+        app: App::new(TransformOptions::default(), Arc::new(MemorySink::new())).with_simulator(
+            Simulator {
                 factory: Factory::new(FactoryConfig::with_seed(3)),
                 mode: SimulatorMode::Adt,
                 delivery: Some(Arc::new(AdtPatches(client))),
-            }),
-        },
+            },
+        ),
         max_request_bytes: 1 << 20,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

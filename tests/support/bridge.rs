@@ -50,11 +50,7 @@ impl Bridge {
             packing,
         ));
         let server = Arc::new(Server {
-            app: App {
-                options,
-                sink,
-                simulator: None,
-            },
+            app: App::new(options, sink),
             max_request_bytes: 64 << 20,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -102,47 +102,19 @@ impl EventHubsSink {
         if records.is_empty() {
             return Ok(Delivery::default());
         }
-        let mut switched = false;
-        let deadline = self.records.deadline();
-        loop {
-            let opened = within(deadline, self.records.get()).await;
-            let result = match &opened {
-                // Also covers the wait for a lane's round, which runs under the same deadline.
-                Ok(opened) => {
-                    let sending = send_by_partition(opened, records, self.packing);
-                    within(deadline, sending).await
-                }
-                Err(e) => Err(e.clone()),
-            };
-            match result {
-                Ok(delivery) => return Ok(delivery),
-                Err(error) => {
-                    if let Ok(opened) = &opened {
-                        self.records.discard(opened).await;
-                    }
-                    if matches!(error, SinkError::Unauthorized(_))
-                        && !switched
-                        && self.records.switch_credential()
-                    {
-                        switched = true;
-                        continue;
-                    }
-                    return Err(error);
-                }
-            }
-        }
+        let packing = self.packing;
+        self.records
+            .run(|opened| async move { send_by_partition(&opened, records, packing).await })
+            .await
     }
 
     async fn send_dead_letters(&self, letters: &[DeadLetter]) -> Result<usize, SinkError> {
         let Some(producer) = &self.dead_letters else {
             return Ok(0);
         };
-        let opened = within(producer.deadline(), producer.get()).await?;
-        let result = within(producer.deadline(), send_letters(&opened, letters)).await;
-        if result.is_err() {
-            producer.discard(&opened).await;
-        }
-        result
+        producer
+            .run(|opened| async move { send_letters(&opened, letters).await })
+            .await
     }
 }
 
@@ -358,9 +330,14 @@ impl KeyedWriter {
 
     /// Sends `events` in order under `partition_key`, in as few batches as the link allows.
     pub async fn send(&self, partition_key: &str, events: Vec<EventData>) -> Result<(), SinkError> {
-        let deadline = self.producer.deadline();
-        let opened = within(deadline, self.producer.get()).await?;
-        let result = within(deadline, send_keyed(&opened, partition_key, events)).await;
+        // Sent once: the events are moved into the batches, and the simulator's next tick
+        // sends the next readings anyway.
+        let opened = within(self.producer.deadline(), self.producer.get()).await?;
+        let result = within(
+            self.producer.deadline(),
+            send_keyed(&opened, partition_key, events),
+        )
+        .await;
         if result.is_err() {
             self.producer.discard(&opened).await;
         }

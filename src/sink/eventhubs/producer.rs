@@ -27,6 +27,14 @@ pub(super) struct Opened {
     read_at: Instant,
 }
 
+/// How long one attempt of a send may take before its connection is given up and a fresh one
+/// tried: a connection that drops mid-transfer is never reported by the SDK, so without this
+/// every send in flight would wait the whole deadline.
+pub(super) const ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
+/// The first pause between attempts; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
 /// How often the partition count is read again: Premium and Dedicated hubs can grow.
 const PARTITION_REFRESH: Duration = Duration::from_secs(300);
 
@@ -105,6 +113,54 @@ impl HubProducer {
         self.deadline
     }
 
+    /// Runs `send` on the open client until it succeeds or the hub's deadline passes. Each
+    /// attempt gets at most [`ATTEMPT_LIMIT`]; a failed attempt gives up its connection (the
+    /// next opens a fresh one, which also reads the partitions again), an authorization failure
+    /// switches connection strings once, an unreachable hub is tried again after a pause, and a
+    /// refusal or a missing entity is the caller's to answer.
+    pub async fn run<T, F, Fut>(&self, send: F) -> Result<T, SinkError>
+    where
+        F: Fn(Arc<Opened>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SinkError>>,
+    {
+        let started = Instant::now();
+        let (mut switched, mut pause, mut attempts) = (false, FIRST_PAUSE, 0u32);
+        loop {
+            attempts += 1;
+            let limit = self
+                .deadline
+                .saturating_sub(started.elapsed())
+                .min(ATTEMPT_LIMIT);
+            let opened = super::within(limit, self.get()).await;
+            let result = match &opened {
+                Ok(opened) => super::within(limit, send(opened.clone())).await,
+                Err(error) => Err(error.clone()),
+            };
+            let error = match result {
+                Ok(done) => return Ok(done),
+                Err(error) => error,
+            };
+            if let Ok(opened) = &opened {
+                self.discard(opened).await;
+            }
+            let time_left = started.elapsed() + pause < self.deadline;
+            match &error {
+                SinkError::Unauthorized(_) if !switched && self.switch_credential() => {
+                    switched = true;
+                }
+                // A fresh connection reads the partitions again: once is enough to tell a
+                // partition that went away from a hub that is not there.
+                SinkError::Missing(_) if attempts == 1 && time_left => {}
+                SinkError::Unreachable(_) if time_left => {
+                    warn!(hub = %self.settings.hub, attempts, %error, "send attempt failed; trying a fresh connection");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
     /// The open client, opening it first if needed, with the partition ids read again when
     /// they are older than [`PARTITION_REFRESH`].
     pub async fn get(&self) -> Result<Arc<Opened>, SinkError> {
@@ -147,7 +203,7 @@ impl HubProducer {
                 opened.partitions.clone()
             }
         };
-        let lanes = Lanes::start(&opened.client, &partitions, opened.link_max, self.deadline);
+        let lanes = Lanes::start(&opened.client, &partitions, opened.link_max, ATTEMPT_LIMIT);
         Opened {
             client: opened.client.clone(),
             partitions,
@@ -253,7 +309,7 @@ impl HubProducer {
             link_max, "opened the event hub producer"
         );
         let client = Arc::new(client);
-        let lanes = Lanes::start(&client, &partitions, link_max, self.deadline);
+        let lanes = Lanes::start(&client, &partitions, link_max, ATTEMPT_LIMIT);
         Ok(Opened {
             client,
             partitions,
@@ -305,6 +361,11 @@ pub(super) fn classify(error: &EventHubsError, secret: Option<&Secret>) -> SinkE
         .any(|word| lower.contains(word))
     {
         SinkError::Unauthorized(text)
+    } else if ["not-found", "notfound", "not found"]
+        .iter()
+        .any(|word| lower.contains(word))
+    {
+        SinkError::Missing(text)
     } else if lower.contains("reject") {
         SinkError::NotAccepted(text)
     } else {
