@@ -10,8 +10,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::DemoError;
 use crate::adt::{decode_event_hub, EventHubMessage};
-use crate::records::{transform_batch, Summary, TransformOptions};
+use crate::config::delivery::{Packing, DEFAULT_PACKED_EVENT_BYTES};
+use crate::records::{transform_batch, Records, Summary, TransformOptions};
 use crate::simulator::{twin_update_event, Factory};
+use crate::sink::packing::{pack, EventCost};
+use crate::sink::partition::partition_index;
 use crate::time::Timestamp;
 
 /// The ADT instance host the demo's notifications claim to come from.
@@ -36,7 +39,14 @@ pub struct PipelineStats {
     pub records: usize,
     /// Events skipped or unusable (expected: none).
     pub not_recorded: usize,
+    /// What the records cost as Event Hubs events, packed (`BRIDGE_PACKING=array`, the default).
+    pub packed: EventCost,
+    /// What they cost one record per event (`BRIDGE_PACKING=none`).
+    pub unpacked: EventCost,
 }
+
+/// Partitions of the records hub the costs are counted for (the infrastructure's default).
+pub const RECORDS_HUB_PARTITIONS: usize = 4;
 
 /// Runs `ticks` through the bridge and writes every record body as a line of `path`.
 pub(crate) fn write_records(
@@ -94,7 +104,23 @@ fn invoke(
         out.write_all(b"\n")?;
     }
     stats.records += outcome.records.len();
+    count_events(&outcome.records, Packing::default(), &mut stats.packed);
+    count_events(&outcome.records, Packing::None, &mut stats.unpacked);
     Ok(())
+}
+
+/// Adds the events one invocation's records become under `packing`, partition by partition, as
+/// the sink would send them.
+fn count_events(records: &Records, packing: Packing, cost: &mut EventCost) {
+    let mut partitions = vec![Vec::new(); RECORDS_HUB_PARTITIONS];
+    for (index, record) in records.iter().enumerate() {
+        partitions[partition_index(record.twin_id.as_str(), RECORDS_HUB_PARTITIONS)].push(index);
+    }
+    for positions in partitions.iter().filter(|p| !p.is_empty()) {
+        for event in pack(records, positions, packing, DEFAULT_PACKED_EVENT_BYTES) {
+            cost.add(event.body.len());
+        }
+    }
 }
 
 fn not_recorded(summary: &Summary) -> usize {

@@ -63,6 +63,19 @@ impl fmt::Display for DemoReport {
              gave {} records; {} not recorded.",
             p.events, p.batches, p.records, p.not_recorded
         )?;
+        writeln!(
+            f,
+            "Sent to a {}-partition records hub they are {} Event Hubs events ({} billable 64 KB \
+             units, {} KB) packed into JSON arrays (BRIDGE_PACKING=array), or {} events ({} units, \
+             {} KB) one record per event (BRIDGE_PACKING=none).",
+            super::pipeline::RECORDS_HUB_PARTITIONS,
+            p.packed.events,
+            p.packed.units,
+            p.packed.bytes / 1024,
+            p.unpacked.events,
+            p.unpacked.units,
+            p.unpacked.bytes / 1024
+        )?;
         writeln!(f, "Every answer below is computed from the records file.\n")?;
         self.write_overheating(f)?;
         self.write_vibration(f)?;
