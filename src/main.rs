@@ -160,6 +160,7 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
             simulator: Some(simulator),
         },
         max_request_bytes: settings.max_request_bytes,
+        service_bus_hold: settings.service_bus_hold,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

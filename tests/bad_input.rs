@@ -51,6 +51,7 @@ async fn start() -> Bridge {
             simulator: None,
         },
         max_request_bytes: handler_settings(&settings).unwrap().max_request_bytes,
+        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -55,3 +55,16 @@ pub const SIMULATOR_SCHEDULE: &str = "SIMULATOR_SCHEDULE";
 pub const SIMULATOR_SEED: &str = "SIMULATOR_SEED";
 /// Azure Digital Twins instance URL, e.g. `https://myinstance.api.weu.digitaltwins.azure.net`.
 pub const ADT_INSTANCE_URL: &str = "ADT_INSTANCE_URL";
+
+/// Connection to the twins Service Bus namespace (trigger input): a connection string.
+pub const TWINS_SERVICEBUS_CONNECTION: &str = "TwinsServiceBusConnection";
+/// Identity-based connection to the twins Service Bus namespace: its host name.
+pub const TWINS_SERVICEBUS_CONNECTION_NAMESPACE: &str =
+    "TwinsServiceBusConnection__fullyQualifiedNamespace";
+/// Topic that ADT routes notifications to (read by the host's trigger).
+pub const TWINS_SERVICEBUS_TOPIC_NAME: &str = "TWINS_SERVICEBUS_TOPIC_NAME";
+/// The bridge's subscription on that topic (read by the host's trigger).
+pub const TWINS_SERVICEBUS_SUBSCRIPTION_NAME: &str = "TWINS_SERVICEBUS_SUBSCRIPTION_NAME";
+/// How long a Service Bus invocation keeps retrying a failed records send before it fails, in
+/// seconds (default 45, under the default one-minute message lock).
+pub const BRIDGE_SERVICEBUS_HOLD: &str = "BRIDGE_SERVICEBUS_HOLD";

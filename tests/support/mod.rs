@@ -247,3 +247,5 @@ fn dechunk(body: &str) -> String {
     }
     out
 }
+
+pub mod servicebus;
