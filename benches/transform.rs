@@ -8,7 +8,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use adt_bridge::adt::{decode_event_grid, decode_event_hub, EventHubMessage};
+use adt_bridge::adt::{
+    decode_broker_message, decode_event_grid, decode_event_hub, EventHubMessage,
+};
 use adt_bridge::host::InvocationRequest;
 use adt_bridge::records::{transform_batch, TransformOptions};
 use adt_bridge::time::Timestamp;
@@ -81,7 +83,9 @@ fn event_hub(c: &mut Criterion) {
             b.iter(|| {
                 let request = InvocationRequest::parse(black_box(body)).unwrap();
                 let batch = request.event_hub_batch("events").unwrap();
-                decode_and_transform(&batch.messages, &options, now)
+                let kinds = options.decoded_kinds();
+                let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
+                transform_batch(decoded, &options, now).records.len()
             })
         });
         group.finish();
@@ -90,7 +94,7 @@ fn event_hub(c: &mut Criterion) {
             .unwrap()
             .event_hub_batch("events")
             .unwrap()
-            .messages;
+            .to_messages();
         let mut group = c.benchmark_group("eventhub_events");
         group.throughput(Throughput::Elements(size as u64));
         group.bench_with_input(
@@ -125,5 +129,41 @@ fn event_grid(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, event_hub, event_grid);
+/// From the host's raw request bytes to decoded notifications (`decode`) and on to records
+/// (`records`): the envelope's share of an invocation, on 100- and 1,000-event batches.
+fn envelope(c: &mut Criterion) {
+    let options = TransformOptions::default();
+    let kinds = options.decoded_kinds();
+    let mut group = c.benchmark_group("envelope");
+    for size in [100usize, 1000] {
+        let events: Vec<_> = (0..size).map(factory_update).collect();
+        let body = event_hub_request(&events, HubRequestOptions::default())
+            .to_string()
+            .into_bytes();
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::new("decode", size), &body, |b, body| {
+            b.iter(|| {
+                let request = InvocationRequest::parse(black_box(body)).unwrap();
+                let batch = request.event_hub_batch("events").unwrap();
+                let decoded: Vec<_> = batch
+                    .messages()
+                    .map(|m| decode_broker_message(&m, kinds))
+                    .collect();
+                decoded.len()
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("records", size), &body, |b, body| {
+            b.iter(|| {
+                let request = InvocationRequest::parse(black_box(body)).unwrap();
+                let now = request.utc_now().unwrap();
+                let batch = request.event_hub_batch("events").unwrap();
+                let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
+                transform_batch(decoded, &options, now).records.len()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, event_hub, event_grid, envelope);
 criterion_main!(benches);

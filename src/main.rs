@@ -174,6 +174,7 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
             .with_simulator(simulator)
             .with_deadletter_attempts(delivery.deadletter_attempts),
         max_request_bytes: settings.max_request_bytes,
+        service_bus_hold: settings.service_bus_hold,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adt_bridge::adt::decode_event_hub;
+use adt_bridge::adt::decode_broker_message;
 use adt_bridge::config::eventhubs::hub_settings;
 use adt_bridge::config::transform_options;
 use adt_bridge::host::{serve, App, InvocationRequest, Server};
@@ -43,12 +43,12 @@ fn emulator_settings(addr: SocketAddr, format: &str) -> Vec<(&'static str, Strin
 fn expected_records(request: &Value, format: &str) -> Vec<Record> {
     let map = BTreeMap::from([("BRIDGE_RECORD_FORMAT", format)]);
     let options = transform_options(&map).unwrap();
-    let parsed = InvocationRequest::parse(request.to_string().as_bytes()).unwrap();
+    let body = request.to_string();
+    let parsed = InvocationRequest::parse(body.as_bytes()).unwrap();
     let batch = parsed.event_hub_batch("events").unwrap();
     let decoded = batch
-        .messages
-        .iter()
-        .map(|m| decode_event_hub(m, options.decoded_kinds()));
+        .messages()
+        .map(|m| decode_broker_message(&m, options.decoded_kinds()));
     transform_batch(decoded, &options, parsed.utc_now().unwrap())
         .records
         .to_owned_records()
@@ -379,6 +379,7 @@ async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
     let server = Arc::new(Server {
         app: App::new(Default::default(), Arc::new(MemorySink::new())).with_simulator(simulator),
         max_request_bytes: 1 << 20,
+        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let simulator_addr = listener.local_addr().unwrap();

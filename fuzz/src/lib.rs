@@ -9,10 +9,14 @@
 
 mod check;
 mod input;
+mod reference;
 
-use adt_bridge::adt::{decode_event_grid, decode_event_hub, Decoded, EventHubMessage, EventKinds};
+use adt_bridge::adt::{
+    decode_broker_message, decode_event_grid, decode_event_hub, Decoded, EventHubMessage,
+    EventKinds,
+};
 use adt_bridge::host::encoding::{json_array, json_value, text};
-use adt_bridge::host::{EnvelopeError, EventHubBatch, InvocationRequest};
+use adt_bridge::host::{EnvelopeError, InvocationRequest, MessageBatch};
 use adt_bridge::records::{transform_batch, BatchOutcome, TransformOptions};
 use adt_bridge::time::Timestamp;
 use serde_json::Value;
@@ -39,33 +43,59 @@ pub fn run(target: &str, data: &[u8]) -> String {
 }
 
 /// A host request body through `InvocationRequest::parse`, both trigger readers and the
-/// metadata helpers they use.
+/// metadata helpers they use; the Event Hub and Service Bus batches must be exactly what the
+/// reference decoder (`reference.rs`, every value read into a `Value`) makes of the same body.
 pub fn envelope(data: &[u8]) -> String {
+    let reference = reference::Envelope::parse(data);
     let request = match InvocationRequest::parse(data) {
         Ok(request) => request,
         Err(error) => {
             assert!(matches!(error, EnvelopeError::NotAnEnvelope(_)));
+            assert!(
+                reference.is_none(),
+                "the reference reads a refused envelope"
+            );
             return "not-an-envelope".into();
         }
     };
-    for value in request.data.values().chain(request.metadata.values()) {
+    let reference = reference.expect("the reference reads every envelope the decoder reads");
+    for value in reference.data.values().chain(reference.metadata.values()) {
         host_encoding(value);
     }
     let now = request.utc_now();
     now.iter().for_each(check::timestamp);
+    assert_eq!(
+        now.map(|t| t.to_string()),
+        reference.utc_now().map(|t| t.to_string())
+    );
     let retry = request.retry_count();
+    assert_eq!(retry, reference.retry_count());
     let hub = match request.event_hub_batch("events") {
         Ok(batch) => {
-            event_hub_batch(&request, &batch);
+            same_batch(&batch, reference.batch("events", &reference::EVENT_HUB));
+            event_hub_batch(&reference, &batch);
             let misaligned = if batch.misaligned { " misaligned" } else { "" };
-            format!("{} events{misaligned}", batch.messages.len())
+            format!("{} events{misaligned}", batch.len())
         }
-        Err(error) => envelope_error(&error).into(),
+        Err(error) => {
+            assert_eq!(
+                reference.batch("events", &reference::EVENT_HUB).err(),
+                Some(error.clone())
+            );
+            envelope_error(&error).into()
+        }
     };
+    match request.service_bus_batch("messages") {
+        Ok(batch) => same_batch(&batch, reference.batch("messages", &reference::SERVICE_BUS)),
+        Err(error) => assert_eq!(
+            reference.batch("messages", &reference::SERVICE_BUS).err(),
+            Some(error)
+        ),
+    }
     let grid = match request.event_grid_event("event") {
         // Text that holds no event comes back as it is, for the decoder to call unusable.
         Ok(Value::String(raw)) => {
-            assert_eq!(request.data["event"], Value::String(raw));
+            assert_eq!(reference.data["event"], Value::String(raw));
             "text".to_owned()
         }
         Ok(_) => "event".to_owned(),
@@ -74,6 +104,28 @@ pub fn envelope(data: &[u8]) -> String {
     let now = now.map_or_else(|| "-".to_owned(), |t| t.to_string());
     let retry = retry.map_or_else(|| "-".to_owned(), |n| n.to_string());
     format!("hub={hub} grid={grid} now={now} retry={retry}")
+}
+
+/// The batch holds exactly the reference's messages: bodies, properties, enqueued times (to the
+/// digit), broker message ids, and the same alignment note; and each message decodes alike from
+/// either form.
+fn same_batch(batch: &MessageBatch<'_>, reference: Result<reference::Batch, EnvelopeError>) {
+    let reference = reference.expect("the reference reads the batch");
+    assert_eq!(batch.misaligned, reference.misaligned, "misaligned");
+    assert_eq!(batch.to_messages(), reference.messages);
+    for (n, (message, expected)) in batch.messages().zip(&reference.messages).enumerate() {
+        let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        assert_eq!(time(message.enqueued_time), time(expected.enqueued_time));
+        let id = reference.message_ids.get(n).cloned().flatten();
+        assert_eq!(message.message_id, id.as_deref(), "message id {n}");
+        if id.is_none() {
+            let kinds = EventKinds::all();
+            assert_eq!(
+                decode_broker_message(&message, kinds),
+                decode_event_hub(expected, kinds)
+            );
+        }
+    }
 }
 
 fn envelope_error(error: &EnvelopeError) -> &'static str {
@@ -114,9 +166,9 @@ fn host_encoding(value: &Value) {
 
 /// An Event Hub batch holds one event per body, and is flagged misaligned exactly when a
 /// metadata array has another length.
-fn event_hub_batch(request: &InvocationRequest, batch: &EventHubBatch) {
-    let count = batch.messages.len();
-    for message in &batch.messages {
+fn event_hub_batch(request: &reference::Envelope, batch: &MessageBatch<'_>) {
+    let count = batch.len();
+    for message in batch.messages() {
         if let Some(time) = &message.enqueued_time {
             assert!(!time.is_placeholder());
             check::timestamp(time);
@@ -204,13 +256,14 @@ pub fn request_end_to_end(data: &[u8]) -> String {
     let mut verdicts = Vec::new();
     if let Ok(batch) = request.event_hub_batch("events") {
         for options in check::option_sets(EventKinds::all()) {
-            let decode = |m: &EventHubMessage| decode_event_hub(m, options.decoded_kinds());
-            let outcome = transform_batch(batch.messages.iter().map(decode), &options, now);
-            let decoded: Vec<Decoded> = batch.messages.iter().map(decode).collect();
+            let decode = |m| decode_broker_message(&m, options.decoded_kinds());
+            let outcome = transform_batch(batch.messages().map(decode), &options, now);
+            let decoded: Vec<Decoded> = batch.messages().map(decode).collect();
             check::outcome(&decoded, &outcome, &options, now);
             for (index, _) in &outcome.unusable {
-                let body = &batch.messages[*index].body;
+                let body = batch.body(*index);
                 let _ = String::from_utf8_lossy(&body[..body.len().min(1024)]);
+                let _ = batch.properties(*index);
             }
             verdicts.push(format!("hub {}", verdict(&options, &outcome)));
         }

@@ -13,13 +13,15 @@ use crate::time::Timestamp;
 
 /// Decodes one event delivered by Event Grid, in either schema.
 pub fn decode_event_grid(event: &Value, kinds: EventKinds) -> Decoded {
-    decode_structured(event, None, kinds)
+    decode_structured(event, None, None, kinds)
 }
 
-/// Decodes a structured event; `enqueued_time` is set when an Event Hub carried it.
+/// Decodes a structured event; `enqueued_time` is set when a broker carried it, and
+/// `message_id` when the broker gave the message an id that stands in for a missing event id.
 pub(crate) fn decode_structured(
     event: &Value,
     enqueued_time: Option<Timestamp>,
+    message_id: Option<&str>,
     kinds: EventKinds,
 ) -> Decoded {
     let Some(object) = event.as_object() else {
@@ -41,9 +43,10 @@ pub(crate) fn decode_structured(
             "the event has no 'type' or 'eventType'",
         ));
     };
+    let id = text("id").or(message_id);
     let attributes = if cloud_events {
         Attributes {
-            id: text("id"),
+            id,
             source: text("source"),
             type_name,
             subject: text("subject"),
@@ -53,7 +56,7 @@ pub(crate) fn decode_structured(
         }
     } else {
         Attributes {
-            id: text("id"),
+            id,
             source: text("topic"),
             type_name,
             subject: text("subject"),

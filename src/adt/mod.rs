@@ -16,7 +16,10 @@ mod unusable;
 
 pub use decode::Decoded;
 pub use eventgrid::decode_event_grid;
-pub use eventhub::{decode_event_hub, EventHubMessage};
+pub use eventhub::{
+    decode_broker_message, decode_event_hub, BrokerMessage, CloudEventAttributes, EventHubMessage,
+    PropertyText,
+};
 pub use ids::{EventId, ModelId, Source, TwinId};
 pub use notification::{Content, EventKind, EventKinds, EventType, Header, Notification};
 pub use patch::{InvalidOp, InvalidOpReason, Patch, PatchOp};

@@ -7,6 +7,7 @@ pub mod eventhubs;
 pub mod names;
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use crate::adt::{EventKind, EventKinds};
 use crate::records::{Numbers, RecordFormat, TransformOptions, TsiKeys};
@@ -125,10 +126,17 @@ pub struct HandlerSettings {
     pub port: Option<u16>,
     /// Largest request body read (`BRIDGE_MAX_REQUEST_BYTES`, default 128 MiB).
     pub max_request_bytes: usize,
+    /// How long a Service Bus invocation retries a failed records send (`BRIDGE_SERVICEBUS_HOLD`).
+    pub service_bus_hold: Duration,
 }
 
 /// Default request-body bound: a 1,000-event batch of 32 KB twins with the host's encoding fits.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 128 * 1024 * 1024;
+
+/// Default Service Bus hold: well inside the default one-minute message lock.
+pub const DEFAULT_SERVICE_BUS_HOLD: Duration = Duration::from_secs(45);
+/// The longest hold: a message lock lasts at most five minutes.
+const MAX_SERVICE_BUS_HOLD_SECONDS: u64 = 300;
 
 /// Reads the handler's own settings.
 pub fn handler_settings(source: &dyn SettingsSource) -> Result<HandlerSettings, ConfigError> {
@@ -136,7 +144,35 @@ pub fn handler_settings(source: &dyn SettingsSource) -> Result<HandlerSettings, 
         port: parse_optional(source, names::FUNCTIONS_CUSTOMHANDLER_PORT)?,
         max_request_bytes: parse_optional(source, names::BRIDGE_MAX_REQUEST_BYTES)?
             .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+        service_bus_hold: service_bus_hold(source)?,
     })
+}
+
+/// `BRIDGE_SERVICEBUS_HOLD`: whole seconds, 0 (fail at once) to 300 (the longest message lock).
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use std::time::Duration;
+/// use adt_bridge::config::handler_settings;
+/// let hold = |value| handler_settings(&BTreeMap::from([("BRIDGE_SERVICEBUS_HOLD", value)]));
+/// assert_eq!(hold("20").unwrap().service_bus_hold, Duration::from_secs(20));
+/// assert_eq!(hold(" ").unwrap().service_bus_hold, Duration::from_secs(45));
+/// assert!(hold("45s").unwrap_err().to_string().contains("BRIDGE_SERVICEBUS_HOLD"));
+/// assert!(hold("301").unwrap_err().to_string().contains("at most 300"));
+/// ```
+fn service_bus_hold(source: &dyn SettingsSource) -> Result<Duration, ConfigError> {
+    match parse_optional::<u64>(source, names::BRIDGE_SERVICEBUS_HOLD)? {
+        None => Ok(DEFAULT_SERVICE_BUS_HOLD),
+        Some(seconds) if seconds <= MAX_SERVICE_BUS_HOLD_SECONDS => {
+            Ok(Duration::from_secs(seconds))
+        }
+        Some(seconds) => Err(ConfigError::Invalid {
+            name: names::BRIDGE_SERVICEBUS_HOLD,
+            reason: format!(
+                "{seconds} seconds is longer than any message lock; at most {MAX_SERVICE_BUS_HOLD_SECONDS}"
+            ),
+        }),
+    }
 }
 
 /// Settings of the simulator function.

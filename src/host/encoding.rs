@@ -44,7 +44,7 @@ pub(crate) fn unquoted(value: Value) -> Value {
 }
 
 /// The content of a JSON string literal, if `s` is exactly one (`"abc"` with its quotes).
-fn unquote(s: &str) -> Option<String> {
+pub(crate) fn unquote(s: &str) -> Option<String> {
     let trimmed = s.trim();
     if trimmed.len() >= 2 && trimmed.starts_with('"') && trimmed.ends_with('"') {
         serde_json::from_str::<String>(trimmed).ok()
@@ -80,7 +80,7 @@ pub(crate) fn into_json_value(value: Value) -> Option<Value> {
 }
 
 /// The JSON a string holds, possibly quoted once more.
-fn decoded_text(s: &str) -> Option<Value> {
+pub(crate) fn decoded_text(s: &str) -> Option<Value> {
     match serde_json::from_str::<Value>(s) {
         Ok(Value::String(inner)) => serde_json::from_str(&inner).ok(),
         Ok(decoded) => Some(decoded),
@@ -99,18 +99,23 @@ pub fn json_array(value: &Value) -> Option<Vec<Value>> {
 /// The length of [`json_array`]'s answer, without building the items: the text is read by the
 /// same parser rules (nesting limit, escapes, numbers), so it fails exactly where that one does.
 pub(crate) fn json_array_len(value: &Value) -> Option<usize> {
-    let shape = |text: &str| serde_json::from_str::<Shape>(text).ok();
     match value {
         Value::Array(items) => Some(items.len()),
-        Value::String(s) => match shape(s)? {
-            Shape::Array(len) => Some(len),
-            Shape::Text(inner) => match shape(&inner)? {
-                Shape::Array(len) => Some(len),
-                _ => None,
-            },
-            Shape::Other => None,
-        },
+        Value::String(s) => json_text_array_len(s),
         _ => None,
+    }
+}
+
+/// [`json_array_len`] of a string value's content.
+pub(crate) fn json_text_array_len(text: &str) -> Option<usize> {
+    let shape = |text: &str| serde_json::from_str::<Shape>(text).ok();
+    match shape(text)? {
+        Shape::Array(len) => Some(len),
+        Shape::Text(inner) => match shape(&inner)? {
+            Shape::Array(len) => Some(len),
+            _ => None,
+        },
+        Shape::Other => None,
     }
 }
 
@@ -168,7 +173,19 @@ impl<'de> Visitor<'de> for ShapeVisitor {
 
 /// Any JSON value, read and dropped. Unlike `IgnoredAny` it goes through the parser's ordinary
 /// path, which checks the nesting limit and string escapes as reading a `Value` does.
-struct Skipped;
+pub(crate) struct Skipped;
+
+impl Skipped {
+    /// Reads the rest of an array a visitor was handed, as [`Skipped`] reads one.
+    pub(crate) fn visit_seq_of<'de, A: SeqAccess<'de>>(seq: A) -> Result<(), A::Error> {
+        SkippedVisitor.visit_seq(seq).map(drop)
+    }
+
+    /// Reads the rest of an object a visitor was handed, as [`Skipped`] reads one.
+    pub(crate) fn visit_map_of<'de, A: MapAccess<'de>>(map: A) -> Result<(), A::Error> {
+        SkippedVisitor.visit_map(map).map(drop)
+    }
+}
 
 impl<'de> Deserialize<'de> for Skipped {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

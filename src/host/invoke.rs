@@ -1,15 +1,19 @@
 //! One invocation of a twin-update function: envelope → notifications → records → sink → answer.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tracing::{error, info, warn};
 use warp::http::StatusCode;
 
 use super::answer::Answer;
+use super::batch::MessageBatch;
+use super::hold::send_holding;
 use super::logged::{log_event, UnreadableAttempts};
 use super::request::InvocationRequest;
-use crate::adt::{decode_event_grid, decode_event_hub, Decoded, Unusable, UnusableReason};
+use crate::adt::{decode_broker_message, decode_event_grid, Decoded, Unusable, UnusableReason};
 use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
 use crate::records::{transform_batch, BatchOutcome, TransformOptions};
 use crate::simulator::delivery::Simulator;
@@ -22,6 +26,9 @@ const EVENT_HUB_BINDING: &str = "events";
 /// The Event Grid triggered function's name and binding.
 pub const EVENT_GRID_FUNCTION: &str = "TwinUpdatesEventGrid";
 const EVENT_GRID_BINDING: &str = "event";
+/// The Service Bus triggered function's name and binding.
+pub const SERVICE_BUS_FUNCTION: &str = "TwinUpdatesServiceBus";
+const SERVICE_BUS_BINDING: &str = "messages";
 /// How much of an unusable body goes into its log line.
 const LOGGED_BODY_BYTES: usize = 1024;
 
@@ -73,33 +80,64 @@ struct RawEvent<'a> {
 
 /// `TwinUpdatesEventHub`: a batch of Event Hub events.
 #[tracing::instrument(name = "TwinUpdatesEventHub", skip_all, fields(invocation_id = %invocation_id))]
-pub async fn event_hub(app: &App, request: &InvocationRequest, invocation_id: &str) -> Answer {
+pub async fn event_hub(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
     let batch = match request.event_hub_batch(EVENT_HUB_BINDING) {
         Ok(batch) => batch,
         Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    messages(app, EVENT_HUB_FUNCTION, request, &batch, None).await
+}
+
+/// `TwinUpdatesServiceBus`: a batch of Service Bus messages. A failed records send is retried
+/// for up to `hold` before the invocation fails (see [`send_holding`]).
+#[tracing::instrument(name = "TwinUpdatesServiceBus", skip_all, fields(invocation_id = %invocation_id))]
+pub async fn service_bus(
+    app: &App,
+    request: &InvocationRequest<'_>,
+    invocation_id: &str,
+    hold: Duration,
+) -> Answer {
+    let batch = match request.service_bus_batch(SERVICE_BUS_BINDING) {
+        Ok(batch) => batch,
+        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    messages(app, SERVICE_BUS_FUNCTION, request, &batch, Some(hold)).await
+}
+
+/// A broker's batch: decoded, transformed and delivered.
+async fn messages(
+    app: &App,
+    function: &str,
+    request: &InvocationRequest<'_>,
+    batch: &MessageBatch<'_>,
+    hold: Option<Duration>,
+) -> Answer {
     if batch.misaligned {
         warn!(
-            events = batch.messages.len(),
+            events = batch.len(),
             "metadata arrays do not match the batch length; missing entries are empty"
         );
     }
     let kinds = app.options.decoded_kinds();
-    let decoded = batch.messages.iter().map(|m| decode_event_hub(m, kinds));
+    let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
     let outcome = transform_batch(decoded, &app.options, now(request));
-    let raw = |index: usize| {
-        let message = &batch.messages[index];
-        RawEvent {
-            body: &message.body,
-            properties: &message.properties,
-        }
+    // Only unusable events are dead-lettered with their properties: only theirs are read whole.
+    let properties: BTreeMap<usize, Map<String, Value>> = outcome
+        .unusable
+        .iter()
+        .map(|(index, _)| (*index, batch.properties(*index)))
+        .collect();
+    let no_properties = Map::new();
+    let raw = |index: usize| RawEvent {
+        body: batch.body(index),
+        properties: properties.get(&index).unwrap_or(&no_properties),
     };
-    deliver(app, EVENT_HUB_FUNCTION, request, outcome, raw).await
+    deliver(app, function, request, outcome, raw, hold).await
 }
 
 /// `TwinUpdatesEventGrid`: one Event Grid event, in either schema.
 #[tracing::instrument(name = "TwinUpdatesEventGrid", skip_all, fields(invocation_id = %invocation_id))]
-pub async fn event_grid(app: &App, request: &InvocationRequest, invocation_id: &str) -> Answer {
+pub async fn event_grid(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
     let event = match request.event_grid_event(EVENT_GRID_BINDING) {
         Ok(event) => event,
         Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
@@ -120,7 +158,7 @@ pub async fn event_grid(app: &App, request: &InvocationRequest, invocation_id: &
         body: &body,
         properties: &no_properties,
     };
-    deliver(app, EVENT_GRID_FUNCTION, request, outcome, raw).await
+    deliver(app, EVENT_GRID_FUNCTION, request, outcome, raw, None).await
 }
 
 /// The verdict on an Event Grid binding that holds text instead of an event.
@@ -138,7 +176,7 @@ fn not_an_event(text: &str) -> Unusable {
 }
 
 /// The invocation's time: the host's `sys.UtcNow`, else this machine's clock.
-fn now(request: &InvocationRequest) -> Timestamp {
+fn now(request: &InvocationRequest<'_>) -> Timestamp {
     request
         .utc_now()
         .unwrap_or_else(|| Timestamp::from_instant(chrono::Utc::now(), 7))
@@ -148,9 +186,10 @@ fn now(request: &InvocationRequest) -> Timestamp {
 async fn deliver<'a>(
     app: &App,
     function: &str,
-    request: &InvocationRequest,
+    request: &InvocationRequest<'_>,
     outcome: BatchOutcome,
     raw: impl Fn(usize) -> RawEvent<'a>,
+    hold: Option<Duration>,
 ) -> Answer {
     let mut letters: Vec<DeadLetter> = outcome
         .unusable
@@ -160,7 +199,7 @@ async fn deliver<'a>(
     for (index, twin_id, op) in &outcome.invalid_ops {
         warn!(event = index, twin_id = %twin_id, op = op.index, reason = %op.reason, "skipped a patch op");
     }
-    let delivery = match app.sink.send(&outcome.records).await {
+    let delivery = match send_holding(app.sink.as_ref(), &outcome.records, hold).await {
         Ok(delivery) => delivery,
         Err(e) => return failed(function, &e.to_string(), &outcome),
     };
@@ -181,7 +220,12 @@ async fn deliver<'a>(
             detail: unusable.detail,
         });
     }
-    let attempt = request.retry_count();
+    // Event Hubs counts retries from 0; Service Bus counts deliveries from 1.
+    let attempt = request.retry_count().or_else(|| {
+        request
+            .delivery_count()
+            .map(|deliveries| deliveries.saturating_sub(1))
+    });
     let (dead_lettered, logged) = if letters.is_empty() {
         (0, 0)
     } else {

@@ -2,17 +2,24 @@
 //! answer policy, the routes, and the server.
 
 pub mod answer;
+mod batch;
+mod bodies;
 pub mod encoding;
+pub mod hold;
 pub mod invoke;
+mod items;
 pub mod logged;
+pub mod members;
 pub mod request;
 pub mod routes;
 pub mod server;
 pub mod timer;
 
 pub use answer::Answer;
-pub use invoke::{App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION};
-pub use request::{EnvelopeError, EventHubBatch, InvocationRequest};
+pub use batch::MessageBatch;
+pub use invoke::{App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION, SERVICE_BUS_FUNCTION};
+pub use members::{Member, Members};
+pub use request::{EnvelopeError, InvocationRequest};
 pub use routes::{routes, Server};
 pub use server::serve;
 pub use timer::SIMULATOR_FUNCTION;

@@ -1,16 +1,14 @@
-//! The invocation request the host POSTs: `{"Data": {...}, "Metadata": {...}}`, and the trigger
-//! payloads read out of it.
-
-use std::cell::OnceCell;
+//! The invocation request the host POSTs: `{"Data": {...}, "Metadata": {...}}`, read once into
+//! members borrowed from the body, and the trigger payloads read out of it.
 
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::encoding::{
-    into_json_value, json_array, json_array_len, json_value, text, text_ref, unquoted,
-};
-use crate::adt::EventHubMessage;
+use super::batch::{BatchKeys, MessageBatch};
+use super::bodies::Bodies;
+use super::encoding::text;
+use super::members::{Member, Members};
 use crate::time::Timestamp;
 
 /// A request body that is not a usable invocation envelope. The host never sends one; a caller
@@ -33,122 +31,111 @@ pub enum EnvelopeError {
     },
 }
 
-/// An invocation request.
+/// An invocation request, borrowed from the request body.
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct InvocationRequest {
+pub struct InvocationRequest<'a> {
     /// Trigger and input bindings by name.
-    #[serde(rename = "Data", default)]
-    pub data: Map<String, Value>,
+    #[serde(rename = "Data", default, borrow)]
+    data: Members<'a>,
     /// Trigger metadata, `sys` and `RetryContext`.
-    #[serde(rename = "Metadata", default)]
-    pub metadata: Map<String, Value>,
+    #[serde(rename = "Metadata", default, borrow)]
+    metadata: Members<'a>,
 }
 
-/// An Event Hub trigger's batch, with a note when the metadata arrays did not line up.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EventHubBatch {
-    /// The events, each with its own properties and enqueued time.
-    pub messages: Vec<EventHubMessage>,
-    /// The `*Array` metadata had a different length than the batch; missing entries are empty.
-    pub misaligned: bool,
-}
+/// An Event Hub trigger's metadata keys.
+const EVENT_HUB_KEYS: BatchKeys = BatchKeys {
+    properties: &["PropertiesArray"],
+    single_properties: &["Properties"],
+    system: Some("SystemPropertiesArray"),
+    single_system: Some("SystemProperties"),
+    message_ids: None,
+    single_base64: false,
+};
 
-impl InvocationRequest {
+/// A Service Bus trigger's metadata keys: the application properties are sent twice, under
+/// their current and their older name.
+const SERVICE_BUS_KEYS: BatchKeys = BatchKeys {
+    properties: &["ApplicationPropertiesArray", "UserPropertiesArray"],
+    single_properties: &["ApplicationProperties", "UserProperties"],
+    system: None,
+    single_system: None,
+    message_ids: Some(("MessageIdArray", "MessageId")),
+    single_base64: true,
+};
+
+impl<'a> InvocationRequest<'a> {
     /// Parses a request body.
-    pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
+    pub fn parse(body: &'a [u8]) -> Result<Self, EnvelopeError> {
         serde_json::from_slice(body).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
+    }
+
+    /// The bindings in `Data`.
+    pub fn data(&self) -> &Members<'a> {
+        &self.data
+    }
+
+    /// The members of `Metadata`.
+    pub fn metadata(&self) -> &Members<'a> {
+        &self.metadata
     }
 
     /// `Metadata.sys.UtcNow`: the invocation's time, the last timestamp fallback. A placeholder
     /// (year 0001, or any year before 1000) is no time, like the other fallbacks' placeholders.
     pub fn utc_now(&self) -> Option<Timestamp> {
-        let sys = json_value(self.metadata.get("sys")?)?;
+        let sys = self.metadata.get("sys")?.json_value()?;
         let now = text(sys.get("UtcNow")?)?;
         Timestamp::parse_time(&now)
     }
 
     /// `Metadata.RetryContext.RetryCount`, present when the function has a retry policy.
     pub fn retry_count(&self) -> Option<u64> {
-        let context = json_value(self.metadata.get("RetryContext")?)?;
+        let context = self.metadata.get("RetryContext")?.json_value()?;
         text(context.get("RetryCount")?)?.parse().ok()
     }
 
+    /// How many times Service Bus has delivered this invocation's messages: the largest
+    /// `DeliveryCountArray` entry, or `DeliveryCount` for a single message.
+    pub fn delivery_count(&self) -> Option<u64> {
+        let count = |value: &Value| text(value)?.trim().parse::<u64>().ok();
+        match self.metadata.get("DeliveryCountArray") {
+            Some(array) => array.json_array()?.iter().filter_map(count).max(),
+            None => count(&self.metadata.get("DeliveryCount")?.to_value()),
+        }
+    }
+
     /// The events of an Event Hub trigger (`cardinality` many, or one), paired with metadata by position.
-    pub fn event_hub_batch(&self, binding: &'static str) -> Result<EventHubBatch, EnvelopeError> {
-        let value = self
+    pub fn event_hub_batch(
+        &self,
+        binding: &'static str,
+    ) -> Result<MessageBatch<'_>, EnvelopeError> {
+        self.batch(binding, EVENT_HUB_KEYS)
+    }
+
+    /// The messages of a Service Bus trigger (`cardinality` many, or one), paired with metadata
+    /// by position.
+    pub fn service_bus_batch(
+        &self,
+        binding: &'static str,
+    ) -> Result<MessageBatch<'_>, EnvelopeError> {
+        self.batch(binding, SERVICE_BUS_KEYS)
+    }
+
+    fn batch(
+        &self,
+        binding: &'static str,
+        keys: BatchKeys,
+    ) -> Result<MessageBatch<'_>, EnvelopeError> {
+        let member = self
             .data
             .get(binding)
             .ok_or(EnvelopeError::MissingBinding(binding))?;
-        let bodies = match event_bodies(value) {
-            Some(Bodies::Many(items)) => batch_bodies(items),
-            Some(Bodies::One(body)) => return Ok(self.single_event(body)),
-            None => {
-                return Err(EnvelopeError::WrongBinding {
-                    binding,
-                    expected: "an array of event bodies",
-                })
-            }
-        };
-        let properties = self.metadata_array("PropertiesArray");
-        let enqueued = self.metadata_array("EnqueuedTimeUtcArray");
-        // The system properties only stand in for a missing enqueued time: counted for the
-        // alignment check, and read only if some event needs them.
-        let system_len = self
-            .metadata
-            .get("SystemPropertiesArray")
-            .and_then(json_array_len);
-        let system = OnceCell::new();
-        let system_at = |n: usize| {
-            system
-                .get_or_init(|| self.metadata_array("SystemPropertiesArray"))
-                .as_ref()?
-                .get(n)
-        };
-        let lengths = [&properties, &enqueued].map(|array| array.as_ref().map(Vec::len));
-        let misaligned = lengths
-            .into_iter()
-            .chain([system_len])
-            .any(|len| len.is_some_and(|len| len != bodies.len()));
-        // Each event's properties are taken, not copied: the n-th event takes the n-th entry.
-        let mut properties = properties.map(Vec::into_iter);
-        let messages = bodies
-            .into_iter()
-            .enumerate()
-            .map(|(n, body)| EventHubMessage {
-                body,
-                properties: properties
-                    .as_mut()
-                    .and_then(Iterator::next)
-                    .map(properties_object)
-                    .unwrap_or_default(),
-                enqueued_time: enqueued_time(properties_at(&enqueued, n), || system_at(n)),
-            })
-            .collect();
-        Ok(EventHubBatch {
-            messages,
-            misaligned,
-        })
-    }
-
-    /// Cardinality one: one body, singular metadata keys.
-    fn single_event(&self, body: Vec<u8>) -> EventHubBatch {
-        let properties = self
-            .metadata
-            .get("Properties")
-            .and_then(json_value)
-            .and_then(|v| v.as_object().cloned())
-            .map(unquote_values)
-            .unwrap_or_default();
-        let system = self.metadata.get("SystemProperties").and_then(json_value);
-        EventHubBatch {
-            messages: vec![EventHubMessage {
-                body,
-                properties,
-                enqueued_time: enqueued_time(self.metadata.get("EnqueuedTimeUtc"), || {
-                    system.as_ref()
-                }),
-            }],
-            misaligned: false,
+        match binding_bodies(member) {
+            Some(EventBodies::Many(bodies)) => Ok(MessageBatch::many(bodies, &self.metadata, keys)),
+            Some(EventBodies::One(body)) => Ok(MessageBatch::single(body, &self.metadata, keys)),
+            None => Err(EnvelopeError::WrongBinding {
+                binding,
+                expected: "an array of event bodies",
+            }),
         }
     }
 
@@ -156,44 +143,61 @@ impl InvocationRequest {
     /// no event comes back as that text (a JSON string value), for the caller to judge unusable:
     /// the binding is there, its content is bad input, not a broken envelope.
     pub fn event_grid_event(&self, binding: &'static str) -> Result<Value, EnvelopeError> {
-        let value = self
+        let member = self
             .data
             .get(binding)
             .ok_or(EnvelopeError::MissingBinding(binding))?;
-        Ok(match json_value(value) {
+        Ok(match member.json_value() {
             Some(event) if !event.is_string() => event,
-            _ => value.clone(),
+            _ => member.to_value(),
         })
-    }
-
-    fn metadata_array(&self, key: &str) -> Option<Vec<Value>> {
-        self.metadata.get(key).and_then(json_array)
     }
 }
 
-enum Bodies {
-    Many(Vec<Value>),
+/// The binding's bodies: read straight from the text of an array encoded once or twice (what
+/// hosts send), else the long way through a `Value`.
+fn binding_bodies(member: &Member<'_>) -> Option<EventBodies> {
+    if let Member::Text(outer) = member {
+        let fast = match member.array_text() {
+            Some(array) => Bodies::read(array),
+            None if outer.trim_start().starts_with('"') => serde_json::from_str::<String>(outer)
+                .ok()
+                .filter(|inner| inner.trim_start().starts_with('['))
+                .and_then(|inner| Bodies::read(&inner)),
+            None => None,
+        };
+        if let Some(bodies) = fast {
+            return Some(EventBodies::Many(bodies));
+        }
+    }
+    event_bodies(&member.to_value())
+}
+
+/// A binding's bodies: a batch, or one body (cardinality one).
+enum EventBodies {
+    Many(Bodies),
     One(Vec<u8>),
 }
 
 /// The binding's value: an array of bodies (real, as JSON text, or as quoted JSON text), or one
 /// body (cardinality one: a double-encoded string, or a plain object).
-fn event_bodies(value: &Value) -> Option<Bodies> {
+fn event_bodies(value: &Value) -> Option<EventBodies> {
+    let many = |items| Some(EventBodies::Many(Bodies::from_each(batch_bodies(items))));
     let Value::String(outer) = value else {
         return match value {
-            Value::Array(items) => Some(Bodies::Many(items.clone())),
-            Value::Object(_) => Some(Bodies::One(serde_json::to_vec(value).ok()?)),
+            Value::Array(items) => many(items.clone()),
+            Value::Object(_) => Some(EventBodies::One(serde_json::to_vec(value).ok()?)),
             _ => None,
         };
     };
     match serde_json::from_str::<Value>(outer) {
-        Ok(Value::Array(items)) => Some(Bodies::Many(items)),
+        Ok(Value::Array(items)) => many(items),
         Ok(Value::String(inner)) => match serde_json::from_str::<Value>(&inner) {
-            Ok(Value::Array(items)) => Some(Bodies::Many(items)),
-            _ => Some(Bodies::One(inner.into_bytes())),
+            Ok(Value::Array(items)) => many(items),
+            _ => Some(EventBodies::One(inner.into_bytes())),
         },
-        Ok(other) => Some(Bodies::One(serde_json::to_vec(&other).ok()?)),
-        Err(_) => Some(Bodies::One(outer.clone().into_bytes())),
+        Ok(other) => Some(EventBodies::One(serde_json::to_vec(&other).ok()?)),
+        Err(_) => Some(EventBodies::One(outer.clone().into_bytes())),
     }
 }
 
@@ -229,48 +233,6 @@ fn base64_bodies(items: &[Value]) -> Option<Vec<Vec<u8>>> {
         .collect()
 }
 
-fn properties_at(array: &Option<Vec<Value>>, n: usize) -> Option<&Value> {
-    array.as_ref()?.get(n)
-}
-
-/// One event's entry of `PropertiesArray` as a map (empty unless it is an object).
-fn properties_object(entry: Value) -> Map<String, Value> {
-    match into_json_value(entry) {
-        Some(Value::Object(map)) => unquote_values(map),
-        _ => Map::new(),
-    }
-}
-
-/// Property values may come quoted once more than needed; strings are unquoted, others kept.
-fn unquote_values(mut map: Map<String, Value>) -> Map<String, Value> {
-    for value in map.values_mut() {
-        *value = unquoted(std::mem::take(value));
-    }
-    map
-}
-
-/// The enqueued time from `EnqueuedTimeUtc[Array]`, else from the system properties.
-fn enqueued_time<'a>(
-    direct: Option<&Value>,
-    system: impl FnOnce() -> Option<&'a Value>,
-) -> Option<Timestamp> {
-    let from_system = || {
-        let system = json_value(system()?)?;
-        [
-            "x-opt-enqueued-time",
-            "EnqueuedTimeUtc",
-            "iothub-enqueuedtime",
-        ]
-        .iter()
-        .find_map(|key| system.get(*key).and_then(text))
-    };
-    // An entry that is there but unreadable (or year 0001) is passed over like a missing one.
-    direct
-        .and_then(text_ref)
-        .and_then(|direct| Timestamp::parse_time(&direct))
-        .or_else(|| from_system().and_then(|t| Timestamp::parse_time(&t)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,16 +241,15 @@ mod tests {
     #[test]
     fn a_placeholder_utc_now_is_no_time() {
         // Found by the request_end_to_end fuzz target: records were stamped with year 750.
-        let request = |now: &str| InvocationRequest {
-            metadata: json!({"sys": {"UtcNow": now}})
-                .as_object()
-                .cloned()
-                .unwrap(),
-            ..InvocationRequest::default()
+        let body = |now: &str| json!({"Metadata": {"sys": {"UtcNow": now}}}).to_string();
+        let utc_now = |now: &str| {
+            InvocationRequest::parse(body(now).as_bytes())
+                .unwrap()
+                .utc_now()
         };
-        assert_eq!(request("0750-10-01T12:05:00Z").utc_now(), None);
-        assert_eq!(request("0001-01-01T00:00:00").utc_now(), None);
-        let now = request("2026-05-01T12:05:00Z").utc_now().unwrap();
+        assert_eq!(utc_now("0750-10-01T12:05:00Z"), None);
+        assert_eq!(utc_now("0001-01-01T00:00:00"), None);
+        let now = utc_now("2026-05-01T12:05:00Z").unwrap();
         assert_eq!(now.to_string(), "2026-05-01T12:05:00Z");
     }
 

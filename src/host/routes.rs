@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Buf;
 use futures_util::{Stream, TryStreamExt};
@@ -13,7 +14,7 @@ use warp::http::{Method, StatusCode};
 use warp::Filter;
 
 use super::answer::Answer;
-use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION};
+use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION, SERVICE_BUS_FUNCTION};
 use super::logged::log_request;
 use super::request::InvocationRequest;
 use super::timer::{factory_simulator, SIMULATOR_FUNCTION};
@@ -27,6 +28,8 @@ pub struct Server {
     pub app: App,
     /// Largest request body read, in bytes.
     pub max_request_bytes: usize,
+    /// How long a Service Bus invocation retries a failed records send before it fails.
+    pub service_bus_hold: Duration,
 }
 
 /// The handler's routes. Every answer, including refusals, is a JSON object.
@@ -55,7 +58,7 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
                     Err(answer) => return answer,
                 };
                 invoke_function(
-                    &server.app,
+                    &server,
                     &function,
                     &body,
                     invocation_id.as_deref().unwrap_or("-"),
@@ -71,9 +74,20 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
 }
 
 /// The functions this handler serves (their folders under `functions/`).
-const FUNCTIONS: [&str; 3] = [EVENT_HUB_FUNCTION, EVENT_GRID_FUNCTION, SIMULATOR_FUNCTION];
+const FUNCTIONS: [&str; 4] = [
+    EVENT_HUB_FUNCTION,
+    EVENT_GRID_FUNCTION,
+    SERVICE_BUS_FUNCTION,
+    SIMULATOR_FUNCTION,
+];
 
-async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: &str) -> Answer {
+async fn invoke_function(
+    server: &Server,
+    function: &str,
+    body: &[u8],
+    invocation_id: &str,
+) -> Answer {
+    let app = &server.app;
     if !FUNCTIONS.contains(&function) {
         return Answer::refused(
             StatusCode::NOT_FOUND,
@@ -87,6 +101,9 @@ async fn invoke_function(app: &App, function: &str, body: &[u8], invocation_id: 
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
         EVENT_GRID_FUNCTION => invoke::event_grid(app, &request, invocation_id).await,
+        SERVICE_BUS_FUNCTION => {
+            invoke::service_bus(app, &request, invocation_id, server.service_bus_hold).await
+        }
         _ => factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
     }
 }
@@ -168,6 +185,7 @@ mod tests {
         Arc::new(Server {
             app: App::new(TransformOptions::default(), Arc::new(MemorySink::new())),
             max_request_bytes: 1024,
+            service_bus_hold: crate::config::DEFAULT_SERVICE_BUS_HOLD,
         })
     }
 

@@ -14,7 +14,7 @@ pub const SIMULATOR_FUNCTION: &str = "FactorySimulator";
 #[tracing::instrument(name = "FactorySimulator", skip_all, fields(invocation_id = %invocation_id))]
 pub async fn factory_simulator(
     simulator: Option<&Simulator>,
-    request: &InvocationRequest,
+    request: &InvocationRequest<'_>,
     invocation_id: &str,
 ) -> Answer {
     let Some(simulator) = simulator else {
@@ -26,9 +26,9 @@ pub async fn factory_simulator(
         return Answer::delivered(vec![format!("{SIMULATOR_FUNCTION}: SIMULATOR_MODE is off")]);
     };
     let past_due = request
-        .data
+        .data()
         .get("timer")
-        .and_then(super::encoding::json_value)
+        .and_then(super::members::Member::json_value)
         .and_then(|timer| timer.get("IsPastDue").and_then(serde_json::Value::as_bool))
         .unwrap_or(false);
     let now = request

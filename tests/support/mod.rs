@@ -249,3 +249,5 @@ fn dechunk(body: &str) -> String {
     }
     out
 }
+
+pub mod servicebus;

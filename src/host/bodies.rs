@@ -1,0 +1,187 @@
+//! The bodies of a batch, read into one buffer: no allocation per body.
+//!
+//! With `dataType: string` each item of the binding's array is the raw body; with `binary` each
+//! is base64 of the body; with no `dataType` items are JSON values the host re-serialized. The
+//! form belongs to the binding, so it is decided for the whole batch: a raw body that happens to
+//! be valid base64 (`null`, `true`, `abcd`) is never decoded alone.
+
+use std::fmt;
+use std::ops::Range;
+
+use base64::Engine;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Every body of a batch, end to end in one buffer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bodies {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Bodies {
+    /// How many bodies.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `n`-th body.
+    pub fn get(&self, n: usize) -> &[u8] {
+        &self.bytes[self.range(n)]
+    }
+
+    fn range(&self, n: usize) -> Range<usize> {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] };
+        start..self.ends[n]
+    }
+
+    fn push(&mut self, body: &[u8]) {
+        self.bytes.extend_from_slice(body);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Bodies already apart (a plain array, a single body), put together.
+    pub(crate) fn from_each(bodies: impl IntoIterator<Item = Vec<u8>>) -> Self {
+        let mut all = Bodies::default();
+        for body in bodies {
+            all.push(&body);
+        }
+        all
+    }
+
+    /// Reads the JSON text of the binding's array; `None` where reading it as a `Value` fails.
+    pub(crate) fn read(text: &str) -> Option<Bodies> {
+        let mut read = Read {
+            bodies: Bodies {
+                bytes: Vec::with_capacity(text.len()),
+                ends: Vec::new(),
+            },
+            all_base64: true,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        deserializer.deserialize_seq(&mut read).ok()?;
+        deserializer.end().ok()?;
+        Some(if read.all_base64 {
+            read.bodies.base64_decoded().unwrap_or(read.bodies)
+        } else {
+            read.bodies
+        })
+    }
+
+    /// Every body decoded from base64, if every one is base64 (trimmed).
+    fn base64_decoded(&self) -> Option<Bodies> {
+        let mut decoded = Bodies {
+            bytes: Vec::with_capacity(self.bytes.len() / 4 * 3),
+            ends: Vec::with_capacity(self.len()),
+        };
+        for n in 0..self.len() {
+            let text = std::str::from_utf8(self.get(n)).ok()?.trim();
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(text, &mut decoded.bytes)
+                .ok()?;
+            decoded.ends.push(decoded.bytes.len());
+        }
+        Some(decoded)
+    }
+}
+
+/// Could this item be base64 of a body? A raw JSON body starts with a character base64 never holds.
+fn may_be_base64(text: &str) -> bool {
+    !text.trim().starts_with(['{', '[', '"'])
+}
+
+struct Read {
+    bodies: Bodies,
+    /// Every item so far is a string that may be base64.
+    all_base64: bool,
+}
+
+impl<'de> Visitor<'de> for &mut Read {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of bodies")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Item(self))?.is_some() {}
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Read {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+/// One item of the array: a body's text, or a JSON value standing for it.
+struct Item<'r>(&'r mut Read);
+
+impl<'de> DeserializeSeed<'de> for Item<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Item<'_> {
+    fn value(self, value: Value) {
+        self.0.all_base64 = false;
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        self.0.bodies.push(&bytes);
+    }
+}
+
+impl<'de> Visitor<'de> for Item<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        self.0.all_base64 &= may_be_base64(text);
+        self.0.bodies.push(text.as_bytes());
+        Ok(())
+    }
+    // Items that are no string (no `dataType`): kept as the JSON the host re-serialized.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        self.value(value);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.value(value);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
+        self.value(Value::Bool(value));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
+        self.value(Value::from(value));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
+        self.value(Value::from(value));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<(), E> {
+        self.value(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.value(Value::Null);
+        Ok(())
+    }
+}
