@@ -11,8 +11,12 @@ mod support;
 use adt_bridge::adt::{
     decode_broker_message, decode_event_grid, decode_event_hub, EventHubMessage,
 };
+use adt_bridge::config::delivery::{Packing, DEFAULT_PACKED_EVENT_BYTES};
 use adt_bridge::host::InvocationRequest;
+use adt_bridge::records::Records;
 use adt_bridge::records::{transform_batch, TransformOptions};
+use adt_bridge::sink::packing::pack;
+use adt_bridge::sink::partition::partition_index;
 use adt_bridge::time::Timestamp;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::json;
@@ -161,8 +165,35 @@ fn envelope(c: &mut Criterion) {
                 transform_batch(decoded, &options, now).records.len()
             })
         });
+        // On to the event bodies the sink sends, for a 4-partition hub: packed (the default)
+        // and one record per event.
+        for (name, packing) in [("packed", Packing::default()), ("unpacked", Packing::None)] {
+            group.bench_with_input(BenchmarkId::new(name, size), &body, |b, body| {
+                b.iter(|| {
+                    let request = InvocationRequest::parse(black_box(body)).unwrap();
+                    let now = request.utc_now().unwrap();
+                    let batch = request.event_hub_batch("events").unwrap();
+                    let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
+                    let records = transform_batch(decoded, &options, now).records;
+                    event_bodies(&records, packing)
+                })
+            });
+        }
     }
     group.finish();
+}
+
+/// The bytes of the event bodies `records` become on a 4-partition hub under `packing`.
+fn event_bodies(records: &Records, packing: Packing) -> usize {
+    let mut partitions = vec![Vec::new(); 4];
+    for (index, record) in records.iter().enumerate() {
+        partitions[partition_index(record.twin_id.as_str(), 4)].push(index);
+    }
+    partitions
+        .iter()
+        .flat_map(|positions| pack(records, positions, packing, DEFAULT_PACKED_EVENT_BYTES))
+        .map(|event| event.body.len())
+        .sum()
 }
 
 criterion_group!(benches, event_hub, event_grid, envelope);
