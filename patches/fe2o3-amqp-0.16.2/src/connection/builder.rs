@@ -919,6 +919,8 @@ cfg_not_wasm32! {
 
             let addr = url.socket_addrs(|| default_port(url.scheme()))?;
             let stream = TcpStream::connect(&*addr).await?; // std::io::Error
+            // AMQP frames are small and latency-bound: do not let Nagle hold them for an ACK.
+            stream.set_nodelay(true)?; // std::io::Error
 
             self.open_with_stream(stream).await
         }
@@ -1151,6 +1153,8 @@ cfg_not_wasm32! {
 
                 let addr = url.socket_addrs(|| default_port(url.scheme()))?;
                 let stream = TcpStream::connect(&*addr).await?; // std::io::Error
+                // AMQP frames are small and latency-bound: do not let Nagle hold them for an ACK.
+                stream.set_nodelay(true)?; // std::io::Error
 
                 self.open_with_stream(stream).await
             }
@@ -1289,6 +1293,8 @@ cfg_not_wasm32! {
 
                 let addr = url.socket_addrs(|| default_port(url.scheme()))?;
                 let stream = TcpStream::connect(&*addr).await?; // std::io::Error
+                // AMQP frames are small and latency-bound: do not let Nagle hold them for an ACK.
+                stream.set_nodelay(true)?; // std::io::Error
 
                 self.open_with_stream(stream).await
             }
