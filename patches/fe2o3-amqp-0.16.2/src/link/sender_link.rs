@@ -226,11 +226,17 @@ where
             .delivery_tag
             .clone()
             .ok_or(LinkStateError::IllegalState)?;
-        let settled = self
-            .send_transfer_without_modifying_unsettled_map(writer, transfer, payload)
-            .await?;
-        match settled {
-            true => Ok(Settlement::Settled(delivery_tag)),
+        // Same rule as `send_transfer_without_modifying_unsettled_map`.
+        let settled = transfer
+            .settled
+            .unwrap_or(matches!(self.snd_settle_mode, SenderSettleMode::Settled));
+        // An unsettled delivery goes into the map *before* its transfer goes to the session:
+        // the session may pass the receiver's disposition to this link before the send below
+        // returns, and a disposition whose tag is not in the map is dropped (the outcome would
+        // never come). The guard takes the entry out again if the transfer is not handed over.
+        let mut recorded = None;
+        let outcome = match settled {
+            true => None,
             // If not set on the first (or only) transfer for a (multi-transfer)
             // delivery, then the settled flag MUST be interpreted as being false.
             false => {
@@ -242,12 +248,24 @@ where
                         .get_or_insert(OrderedMap::new())
                         .insert(delivery_tag.clone(), unsettled);
                 }
-
-                Ok(Settlement::Unsettled {
-                    delivery_tag,
-                    outcome: rx,
-                })
+                recorded = Some(UnsentDelivery {
+                    unsettled: self.unsettled.clone(),
+                    delivery_tag: Some(delivery_tag.clone()),
+                });
+                Some(rx)
             }
+        };
+        self.send_transfer_without_modifying_unsettled_map(writer, transfer, payload)
+            .await?;
+        if let Some(mut recorded) = recorded {
+            recorded.delivery_tag = None; // handed over: the entry stays
+        }
+        match outcome {
+            None => Ok(Settlement::Settled(delivery_tag)),
+            Some(outcome) => Ok(Settlement::Unsettled {
+                delivery_tag,
+                outcome,
+            }),
         }
     }
 
@@ -788,5 +806,22 @@ where
         },
         Some(_) => SenderAttachError::NonAttachFrameReceived,
         None => SenderAttachError::IllegalSessionState,
+    }
+}
+
+/// A delivery recorded as unsettled whose transfer has not been handed to the session yet.
+/// Dropping it (the send failed or was cancelled) takes the delivery out of the map again.
+struct UnsentDelivery {
+    unsettled: ArcSenderUnsettledMap,
+    delivery_tag: Option<DeliveryTag>,
+}
+
+impl Drop for UnsentDelivery {
+    fn drop(&mut self) {
+        if let Some(delivery_tag) = self.delivery_tag.take() {
+            if let Some(map) = self.unsettled.write().as_mut() {
+                map.swap_remove(&delivery_tag);
+            }
+        }
     }
 }
