@@ -14,7 +14,8 @@
 //!   serves or refuses it.
 //! - `requests`, `cbs`, `management`: the `$cbs` put-token and `$management` READ nodes.
 //! - `ingest`, `decode` and `settle`: event links, batch unpacking, settlement (at once).
-//! - [`faults`] and [`record`]: the knobs a test flips and what the peer saw.
+//! - [`faults`] and [`record`]: the knobs a test flips and what the peer saw; [`packed`]: the
+//!   records an event carries (one, or a packed JSON array of them).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -36,6 +37,7 @@ mod error;
 pub mod faults;
 mod ingest;
 mod management;
+pub mod packed;
 pub mod record;
 mod requests;
 pub mod server;
@@ -46,6 +48,7 @@ mod socket;
 pub use config::{HubSpec, PeerConfig, DEFAULT_MAX_MESSAGE_SIZE};
 pub use decode::{BATCH_MESSAGE_FORMAT, PARTITION_KEY_ANNOTATION};
 pub use faults::Faults;
+pub use packed::{UnpackError, RECORD_COUNT_PROPERTY};
 pub use record::{ReceivedEvent, TokenRequest};
 pub use server::Peer;
 
