@@ -2,14 +2,21 @@
 //!
 //! `--target handler` (the default) starts the local Event Hubs peer in this process, spawns the
 //! `handler` binary with the settings the host would pass (environment only, no arguments), and
-//! checks at the end that the peer received one record for every event answered. `--target node`
-//! spawns the Node.js reference (`benches/reference-node/server.js`) instead; it sends nothing
-//! itself (its records go back in `Outputs.records`, for an output binding), so each answer is
-//! checked to hold one record per event.
+//! checks at the end that the peer received, exactly once, the record of every event answered,
+//! whether the handler sends a record per event or packs records into JSON arrays (`delivery`).
+//! `--target node` spawns the Node.js reference (`benches/reference-node/server.js`) instead; it
+//! sends nothing itself (its records go back in `Outputs.records`, for an output binding), so each
+//! answer is checked to hold one record per event.
+//!
+//! The peer answers as the service does unless told otherwise (`--peer-mode service`): it settles
+//! each transfer as soon as it is recorded and leaves ACK timing to the kernel. `--peer-mode
+//! quick-ack` is the flattering peer earlier measurements used: a quick ACK after every read and
+//! a 1 ms pause before each settlement (`--peer-delay-ms` overrides the pause in either mode).
 //!
 //! Measured: time from spawn to the first answer on `GET /` (polled every 1 ms), events/s
-//! delivered (to the peer, or returned in `Outputs`), invocation latency p50/p99 and the server's
-//! peak RSS (`VmHWM`). A run that loses records prints `FAILED` and exits non-zero.
+//! delivered (to the peer, or returned in `Outputs`), invocation latency p50/p99, the server's
+//! peak RSS (`VmHWM`), and the server's CPU time (user + system, `/proc/<pid>/stat`) over the
+//! measured window, per event. A run that loses records prints `FAILED` and exits non-zero.
 //!
 //! The soak (docs/robustness.md) is the same tool at a steady `--rate`, with `--flap-every` making
 //! the peer drop its connection and refuse new ones at intervals, `--retry` resending failed
@@ -19,16 +26,17 @@
 //! cargo build --release --example load --bin handler
 //! target/release/examples/load --target handler --concurrency 8 --seconds 20
 //! target/release/examples/load --target node --concurrency 8 --seconds 20
+//! target/release/examples/load --target handler --peer-mode quick-ack   # the old peer
 //! ```
 
 mod batches;
+mod delivery;
 mod drive;
 mod server;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 mod weather;
 
-use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +46,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use eventhubs_peer::{Peer, PeerConfig};
 
-use batches::{expected_message_ids, BatchTemplate};
+use batches::BatchTemplate;
+use delivery::Delivery;
 use drive::{Load, Plan, Results};
 use server::Program;
 use weather::Flapping;
@@ -54,6 +63,27 @@ enum Target {
     Handler,
     /// The Node.js reference, answering with an output binding.
     Node,
+}
+
+/// How the in-process peer answers (`--target handler`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PeerMode {
+    /// As the service does: settles each transfer as soon as it is recorded, ACK timing left to
+    /// the kernel.
+    Service,
+    /// The old load-test peer: a quick ACK after every read (hiding the client's Nagle waits) and
+    /// a 1 ms pause before each settlement.
+    QuickAck,
+}
+
+impl PeerMode {
+    /// The pause before each settlement unless `--peer-delay-ms` says otherwise.
+    fn default_delay_ms(self) -> f64 {
+        match self {
+            PeerMode::Service => 0.0,
+            PeerMode::QuickAck => 1.0,
+        }
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -89,10 +119,13 @@ struct Args {
     /// Batches per second, steady, instead of as fast as the server answers.
     #[arg(long)]
     rate: Option<f64>,
-    /// The peer's pause before settling each transfer, in ms: a stand-in for the network round
-    /// trip and the service's write (below ~1 ms fe2o3's client starts losing dispositions).
-    #[arg(long, default_value_t = 1.0)]
-    peer_delay_ms: f64,
+    /// How the peer answers: as the service does, or the old flattering way.
+    #[arg(long, value_enum, default_value_t = PeerMode::Service)]
+    peer_mode: PeerMode,
+    /// The peer's pause before settling each transfer, in ms (default: 0 with `service`, 1 with
+    /// `quick-ack`): a stand-in for a network round trip, for experiments.
+    #[arg(long)]
+    peer_delay_ms: Option<f64>,
     /// Resend failed invocations with the host's backoff (2 s doubling to 5 min) instead of
     /// counting them as failures of the run.
     #[arg(long)]
@@ -131,8 +164,11 @@ async fn run(args: Args) -> Result<bool, String> {
             let peer = Peer::start(PeerConfig::new("localhost").hub(RECORDS_HUB, PARTITIONS))
                 .await
                 .map_err(|e| format!("peer: {e}"))?;
+            // Both knobs before the handler connects: quick ACKs are set up per accepted socket.
+            peer.faults()
+                .set_quick_ack(args.peer_mode == PeerMode::QuickAck);
             peer.faults().set_settle_delay(Duration::from_secs_f64(
-                args.peer_delay_ms.max(0.0) / 1000.0,
+                peer_delay_ms(&args).max(0.0) / 1000.0,
             ));
             Some(peer)
         }
@@ -190,20 +226,32 @@ async fn run(args: Args) -> Result<bool, String> {
             None => Vec::new(),
         }
     };
+    let server_pid = pid.to_string();
+    let cpu_before = (
+        server::cpu_seconds(&server_pid),
+        server::cpu_seconds("self"),
+    );
     let (elapsed, outages, samples) = tokio::join!(drive::drive(&load), flapping, sampling);
+    let cpu_after = (
+        server::cpu_seconds(&server_pid),
+        server::cpu_seconds("self"),
+    );
+    let window = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
     let usage = Usage {
         start_ms,
         peak_rss_kib: server::memory_kib(child.id(), "VmHWM"),
-        server_cpu: server::cpu_seconds(&child.id().to_string()),
-        load_cpu: server::cpu_seconds("self"),
+        server_cpu: window(cpu_before.0, cpu_after.0),
+        load_cpu: window(cpu_before.1, cpu_after.1),
     };
     server::stop(&mut child);
 
     let results = load.take_results();
     let delivery = match &peer {
-        Some(peer) => check_peer(peer, &results, args.batch_size).await,
+        Some(peer) => {
+            delivery::check_peer(peer, RECORDS_HUB, &results, &load.template, DRAIN_TIMEOUT).await
+        }
         None => Delivery {
-            events: results.records_answered,
+            records: results.records_answered,
             ..Delivery::default()
         },
     };
@@ -220,44 +268,10 @@ async fn run(args: Args) -> Result<bool, String> {
     Ok(report(&args, &results, &delivery, elapsed, &usage))
 }
 
-/// What reached the peer, against what was expected.
-#[derive(Default)]
-struct Delivery {
-    /// Records the peer holds (duplicates included).
-    events: u64,
-    missing: usize,
-    unexpected: usize,
-    duplicates: usize,
-}
-
-/// Waits for the peer to hold every expected record, then compares message ids.
-async fn check_peer(peer: &Peer, results: &Results, batch_size: usize) -> Delivery {
-    let expected_count = results.delivered.len() * batch_size;
-    peer.wait_for_count(RECORDS_HUB, expected_count, DRAIN_TIMEOUT)
-        .await;
-    let received = peer.message_ids(RECORDS_HUB);
-    let without_id = received.iter().filter(|id| id.is_none()).count();
-    let mut distinct: HashSet<String> = received.iter().flatten().cloned().collect();
-    let duplicates = received.len() - without_id - distinct.len();
-    let missing = results
-        .delivered
-        .iter()
-        .flat_map(|&batch| expected_message_ids(batch, batch_size))
-        .filter(|id| !distinct.remove(id))
-        .count();
-    // What is left was not expected: records of batches never answered 200, or stray ids.
-    let abandoned: HashSet<String> = results
-        .abandoned
-        .iter()
-        .flat_map(|&batch| expected_message_ids(batch, batch_size))
-        .collect();
-    let unexpected = distinct.difference(&abandoned).count() + without_id;
-    Delivery {
-        events: received.len() as u64,
-        missing,
-        unexpected,
-        duplicates,
-    }
+/// The settle pause the peer uses, in ms.
+fn peer_delay_ms(args: &Args) -> f64 {
+    args.peer_delay_ms
+        .unwrap_or_else(|| args.peer_mode.default_delay_ms())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -272,9 +286,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 struct Usage {
     start_ms: f64,
     peak_rss_kib: Option<u64>,
-    /// CPU seconds of the server over its whole life.
+    /// CPU seconds of the server while batches were sent.
     server_cpu: Option<f64>,
-    /// CPU seconds of this process: load generator plus, for the handler, the peer.
+    /// CPU seconds of this process meanwhile: load generator plus, for the handler, the peer.
     load_cpu: Option<f64>,
 }
 
@@ -300,18 +314,28 @@ fn report(
         args.batch_size,
         elapsed.as_secs_f64(),
         if handler {
-            format!(", peer delay {} ms", args.peer_delay_ms)
+            let mode = match args.peer_mode {
+                PeerMode::Service => "service",
+                PeerMode::QuickAck => "quick-ack",
+            };
+            format!(", peer {mode}, delay {} ms", peer_delay_ms(args))
         } else {
             String::new()
         }
     );
     println!("start to first answer: {:.1} ms", usage.start_ms);
     let delivered = (results.delivered.len() * args.batch_size) as f64;
+    let holds = if handler {
+        format!(
+            "{} records at the peer in {} events",
+            delivery.records, delivery.events
+        )
+    } else {
+        format!("{} records in Outputs", delivery.records)
+    };
     println!(
-        "events/s delivered:    {:.0} ({} records {})",
+        "events/s delivered:    {:.0} ({holds})",
         delivered / elapsed.as_secs_f64(),
-        delivery.events,
-        if handler { "at the peer" } else { "in Outputs" }
     );
     println!(
         "invocation latency:    p50 {:.2} ms, p99 {:.2} ms ({} attempts)",
@@ -320,12 +344,20 @@ fn report(
         latencies.len()
     );
     println!("peak RSS (VmHWM):      {rss}");
-    let seconds = |cpu: Option<f64>| cpu.map_or("unknown".to_string(), |s| format!("{s:.1} s"));
+    let seconds = |cpu: Option<f64>| cpu.map_or("unknown".to_string(), |s| format!("{s:.2} s"));
+    let per_event = |cpu: Option<f64>| {
+        cpu.filter(|_| delivered > 0.0)
+            .map_or("unknown".to_string(), |s| {
+                format!("{:.2} µs/event", s * 1e6 / delivered)
+            })
+    };
     println!(
-        "CPU time:              server {}, load generator{} {}",
+        "CPU while sending:     server {} ({}), load generator{} {} ({})",
         seconds(usage.server_cpu),
+        per_event(usage.server_cpu),
         if handler { " + peer" } else { "" },
-        seconds(usage.load_cpu)
+        seconds(usage.load_cpu),
+        per_event(usage.load_cpu)
     );
     println!(
         "failed attempts:       {} (retried: {}), batches abandoned: {}",
@@ -334,16 +366,16 @@ fn report(
         results.abandoned.len()
     );
     if handler {
-        println!("duplicates at peer:    {}", delivery.duplicates);
+        println!(
+            "at the peer:           {} missing, {} unexpected, {} duplicates, {} malformed, {} twins split over partitions",
+            delivery.missing, delivery.unexpected, delivery.duplicates, delivery.malformed, delivery.split
+        );
     }
     for failure in &results.first_failures {
         println!("failed invocation: {failure}");
     }
     let failures_allowed = args.retry || results.failed_attempts == 0;
-    let ok = failures_allowed
-        && results.abandoned.is_empty()
-        && delivery.missing == 0
-        && delivery.unexpected == 0;
+    let ok = failures_allowed && results.abandoned.is_empty() && delivery.complete();
     if ok {
         println!(
             "OK: every one of {} records accounted for",
@@ -351,11 +383,14 @@ fn report(
         );
     } else {
         println!(
-            "FAILED: {} failed attempts, {} batches abandoned, {} records missing, {} unexpected",
+            "FAILED: {} failed attempts, {} batches abandoned, {} records missing, {} unexpected, {} duplicated, {} malformed, {} twins split",
             results.failed_attempts,
             results.abandoned.len(),
             delivery.missing,
-            delivery.unexpected
+            delivery.unexpected,
+            delivery.duplicates,
+            delivery.malformed,
+            delivery.split
         );
     }
     ok

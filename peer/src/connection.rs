@@ -18,9 +18,9 @@ use tokio::task::AbortHandle;
 use tracing::{info, warn, Instrument};
 
 use crate::error::ServeError;
-use crate::quickack::QuickAck;
 use crate::server::Shared;
 use crate::session::serve_session;
+use crate::socket::AcceptedStream;
 
 /// The container id the peer announces in its Open.
 const CONTAINER_ID: &str = "eventhubs-peer";
@@ -126,7 +126,10 @@ async fn accept_sessions(
         .max_frame_size(MAX_FRAME_SIZE)
         .sasl_acceptor(SaslAnonymousMechanism::new())
         .build();
-    let mut connection = acceptor.accept(QuickAck::new(stream)?).await?;
+    let quick_ack = context.shared.faults.quick_acks();
+    let mut connection = acceptor
+        .accept(AcceptedStream::new(stream, quick_ack)?)
+        .await?;
     info!("connection opened");
 
     let session_acceptor = SessionAcceptor::new();

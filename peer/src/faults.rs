@@ -1,5 +1,6 @@
 //! Fault knobs a test flips while the peer runs: refuse connections, fail authentication, reject or
-//! never settle transfers, drop the connection in the middle of a send.
+//! never settle transfers, drop the connection in the middle of a send. Also two timing knobs for
+//! experiments, both off by default: a settle delay and quick ACKs.
 //!
 //! Every knob is read when the matching event happens (a TCP accept, a put-token, a transfer), so a
 //! change applies to the next one. All methods take `&self` and are cheap.
@@ -16,10 +17,6 @@ pub const PUT_TOKEN_ACCEPTED: u16 = 202;
 /// The status code answered to a token that a test wants refused.
 pub const PUT_TOKEN_UNAUTHORIZED: u16 = 401;
 
-/// The pause before each event transfer's disposition unless a test says otherwise: long enough
-/// to keep clear of fe2o3's lost-disposition race (see `settle`) on a busy machine.
-pub const DEFAULT_SETTLE_DELAY: Duration = Duration::from_millis(10);
-
 /// Thread-safe fault switches shared by every connection of one [`Peer`](crate::Peer).
 #[derive(Debug)]
 pub struct Faults {
@@ -30,6 +27,7 @@ pub struct Faults {
     never_settle: AtomicBool,
     drop_after_transfers: Mutex<Option<u32>>,
     settle_delay_micros: AtomicU64,
+    quick_ack: AtomicBool,
 }
 
 impl Default for Faults {
@@ -41,7 +39,8 @@ impl Default for Faults {
             reject_transfers: AtomicBool::new(false),
             never_settle: AtomicBool::new(false),
             drop_after_transfers: Mutex::new(None),
-            settle_delay_micros: AtomicU64::new(DEFAULT_SETTLE_DELAY.as_micros() as u64),
+            settle_delay_micros: AtomicU64::new(0),
+            quick_ack: AtomicBool::new(false),
         }
     }
 }
@@ -82,13 +81,26 @@ impl Faults {
         *lock(&self.drop_after_transfers) = transfers;
     }
 
-    /// How long the peer waits before settling each event transfer ([`DEFAULT_SETTLE_DELAY`]
-    /// unless set): a stand-in for the network round trip and the service's write. The client
-    /// sends one transfer per link at a time, so this bounds each link to one transfer per
-    /// `delay`. Below about 1 ms the client starts losing dispositions (see `settle`).
+    /// How long the peer waits before settling each event transfer; zero (at once, as the
+    /// service does) unless set. An experiment's knob, e.g. a stand-in for a network round trip:
+    /// the client sends one transfer per link at a time, so this bounds each link to one
+    /// transfer per `delay`. Never a way to make a test pass: see `settle`.
     pub fn set_settle_delay(&self, delay: Duration) {
         let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
         self.settle_delay_micros.store(micros, Ordering::SeqCst);
+    }
+
+    /// When `true`, connections accepted from now on acknowledge every read at once
+    /// (`TCP_QUICKACK`, re-armed after each read) instead of leaving ACK timing to the kernel.
+    /// Off by default, as the service does not do it for us: on, it hides the delayed-ACK wait
+    /// a client with Nagle's algorithm on would meet. An experiment's knob.
+    pub fn set_quick_ack(&self, on: bool) {
+        self.quick_ack.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether new connections acknowledge every read at once.
+    pub fn quick_acks(&self) -> bool {
+        self.quick_ack.load(Ordering::SeqCst)
     }
 
     /// The pause before each event transfer's disposition.
@@ -148,6 +160,13 @@ mod tests {
     #[test]
     fn put_token_status_defaults_to_accepted() {
         assert_eq!(Faults::default().put_token_status_for("any"), 202);
+    }
+
+    #[test]
+    fn timing_defaults_are_the_services() {
+        let faults = Faults::default();
+        assert_eq!(faults.settle_delay(), Duration::ZERO);
+        assert!(!faults.quick_acks());
     }
 
     #[test]

@@ -8,13 +8,14 @@
 //! The modules, in the order one connection meets them:
 //!
 //! - [`server`]: the [`Peer`] handle, its TCP listener and the state all connections share.
-//! - `connection`: SASL ANONYMOUS and Open, a task per session, the registry used to drop
-//!   connections.
+//! - `connection` and `socket`: the accepted TCP stream (set up as the service's would be), SASL
+//!   ANONYMOUS and Open, a task per session, the registry used to drop connections.
 //! - `session`: plans each attach from its addresses ([`address`]) and the hubs in [`config`], then
 //!   serves or refuses it.
 //! - `requests`, `cbs`, `management`: the `$cbs` put-token and `$management` READ nodes.
-//! - `ingest`, `decode` and `settle`: event links, batch unpacking, settlement.
-//! - [`faults`] and [`record`]: the knobs a test flips and what the peer saw.
+//! - `ingest`, `decode` and `settle`: event links, batch unpacking, settlement (at once).
+//! - [`faults`] and [`record`]: the knobs a test flips and what the peer saw; [`packed`]: the
+//!   records an event carries (one, or a packed JSON array of them).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -36,16 +37,18 @@ mod error;
 pub mod faults;
 mod ingest;
 mod management;
-mod quickack;
+pub mod packed;
 pub mod record;
 mod requests;
 pub mod server;
 mod session;
 mod settle;
+mod socket;
 
 pub use config::{HubSpec, PeerConfig, DEFAULT_MAX_MESSAGE_SIZE};
 pub use decode::{BATCH_MESSAGE_FORMAT, PARTITION_KEY_ANNOTATION};
 pub use faults::Faults;
+pub use packed::{UnpackError, RECORD_COUNT_PROPERTY};
 pub use record::{ReceivedEvent, TokenRequest};
 pub use server::Peer;
 

@@ -1,6 +1,7 @@
 //! `eventhubs-peer`: runs the local Event Hubs peer until Ctrl-C, so a developer can point a handler
-//! at it and watch, one JSON line per accepted event on stdout, exactly what the handler sends.
-//! Logs go to stderr (`RUST_LOG`, default `eventhubs_peer=info`).
+//! at it and watch, one JSON line per record on stdout, exactly what the handler sends. A packed
+//! event (a JSON array of records) is unrolled: a line per record, each with the event's message
+//! id and the record's index in it. Logs go to stderr (`RUST_LOG`, default `eventhubs_peer=info`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -61,13 +62,17 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Prints every accepted event until Ctrl-C.
+/// Prints every record of every accepted event until Ctrl-C.
 async fn watch_events(peer: &Peer) {
     let mut feed = peer.subscribe();
     loop {
         tokio::select! {
             event = feed.recv() => match event {
-                Ok(event) => println!("{}", event_line(&event)),
+                Ok(event) => {
+                    for line in record_lines(&event) {
+                        println!("{line}");
+                    }
+                }
                 Err(RecvError::Lagged(missed)) => eprintln!("eventhubs-peer: {missed} events not printed (output too slow)"),
                 Err(RecvError::Closed) => return,
             },
@@ -76,18 +81,34 @@ async fn watch_events(peer: &Peer) {
     }
 }
 
-/// One event as a JSON line; the body as UTF-8 text (invalid bytes replaced).
-fn event_line(event: &ReceivedEvent) -> String {
-    json!({
-        "hub": event.hub,
-        "partition": event.partition_id,
-        "partition_key": event.partition_key,
-        "message_id": event.message_id,
-        "content_type": event.content_type,
-        "properties": event.properties,
-        "body": String::from_utf8_lossy(&event.body),
-    })
-    .to_string()
+/// One JSON line per record the event carries, with the event's fields, the record's index in the
+/// event and the record as UTF-8 text (invalid bytes replaced). A packed event that cannot be
+/// unrolled is printed whole, with the reason.
+fn record_lines(event: &ReceivedEvent) -> Vec<String> {
+    let line = |index: usize, body: &[u8]| {
+        json!({
+            "hub": event.hub,
+            "partition": event.partition_id,
+            "partition_key": event.partition_key,
+            "message_id": event.message_id,
+            "record_index": index,
+            "content_type": event.content_type,
+            "properties": event.properties,
+            "body": String::from_utf8_lossy(body),
+        })
+    };
+    match event.records() {
+        Ok(records) => records
+            .into_iter()
+            .enumerate()
+            .map(|(index, record)| line(index, record).to_string())
+            .collect(),
+        Err(error) => {
+            let mut whole = line(0, &event.body);
+            whole["unpack_error"] = json!(error.to_string());
+            vec![whole.to_string()]
+        }
+    }
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
@@ -186,20 +207,66 @@ mod tests {
         }
     }
 
-    #[test]
-    fn event_line_is_json_with_text_body() {
-        let event = ReceivedEvent {
+    fn received(properties: &[(&str, &str)], message_id: &str, body: &str) -> ReceivedEvent {
+        ReceivedEvent {
             hub: "records".into(),
             partition_id: Some("1".into()),
             partition_key: None,
-            message_id: Some("m".into()),
-            content_type: None,
-            properties: [("k".to_string(), "v".to_string())].into(),
-            body: b"{\"a\":1}".to_vec(),
-        };
-        let line: serde_json::Value = serde_json::from_str(&event_line(&event)).unwrap();
-        assert_eq!(line["partition"], "1");
-        assert_eq!(line["properties"]["k"], "v");
-        assert_eq!(line["body"], "{\"a\":1}");
+            message_id: Some(message_id.into()),
+            content_type: Some("application/json".into()),
+            properties: properties
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn parsed(lines: Vec<String>) -> Vec<serde_json::Value> {
+        lines
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_event_with_one_record_is_one_line_with_text_body() {
+        let event = received(&[("k", "v")], "m:0", "{\"a\":1}");
+        let lines = parsed(record_lines(&event));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["partition"], "1");
+        assert_eq!(lines[0]["properties"]["k"], "v");
+        assert_eq!(lines[0]["message_id"], "m:0");
+        assert_eq!(lines[0]["record_index"], 0);
+        assert_eq!(lines[0]["body"], "{\"a\":1}");
+    }
+
+    #[test]
+    fn a_packed_event_is_a_line_per_record_with_the_event_id_and_index() {
+        let body = r#"[{"$dtId":"a","v":1.50},{"$dtId":"b","v":2}]"#;
+        let event = received(&[("recordCount", "2")], "m:0+2", body);
+        let lines = parsed(record_lines(&event));
+        assert_eq!(lines.len(), 2);
+        for (index, (line, record)) in lines
+            .iter()
+            .zip([r#"{"$dtId":"a","v":1.50}"#, r#"{"$dtId":"b","v":2}"#])
+            .enumerate()
+        {
+            assert_eq!(line["message_id"], "m:0+2");
+            assert_eq!(line["record_index"], index);
+            assert_eq!(line["body"], record);
+        }
+    }
+
+    #[test]
+    fn a_packed_event_that_does_not_unroll_is_printed_whole_with_the_reason() {
+        let event = received(&[("recordCount", "3")], "m:0+3", "[1,2]");
+        let lines = parsed(record_lines(&event));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["body"], "[1,2]");
+        assert!(lines[0]["unpack_error"]
+            .as_str()
+            .unwrap()
+            .contains("recordCount says 3"));
     }
 }

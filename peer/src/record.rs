@@ -92,6 +92,15 @@ impl Recorder {
             .collect()
     }
 
+    /// Calls `visit` with every event recorded on `hub`, in order, without copying them; new
+    /// events wait until it returns.
+    pub fn for_each_event(&self, hub: &str, visit: impl FnMut(&ReceivedEvent)) {
+        lock(&self.events)
+            .iter()
+            .filter(|event| event.hub == hub)
+            .for_each(visit);
+    }
+
     /// How many transfers were recorded, on every hub.
     pub fn transfer_count(&self) -> u64 {
         *self.recorded.borrow()

@@ -21,7 +21,6 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
 use crate::connection::ConnectionContext;
-use crate::settle;
 use crate::{cbs, management};
 
 /// A request or reply message; bodies are whatever AMQP value the node uses.
@@ -104,7 +103,8 @@ pub(crate) async fn serve_requests(
                 return;
             }
         };
-        if let Err(error) = settle::accept(&receiver, &delivery, settle::REQUEST_PAUSE).await {
+        // At once, as the service does (see `settle`).
+        if let Err(error) = receiver.accept(&delivery).await {
             warn!(%error, "could not accept a request");
             return;
         }

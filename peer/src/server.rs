@@ -95,6 +95,13 @@ impl Peer {
         self.shared.recorder.events(hub)
     }
 
+    /// Calls `visit` with every event accepted on `hub` so far, in acceptance order, without
+    /// copying them (a loss check over millions of events); the peer records nothing new until it
+    /// returns.
+    pub fn for_each_event(&self, hub: &str, visit: impl FnMut(&ReceivedEvent)) {
+        self.shared.recorder.for_each_event(hub, visit)
+    }
+
     /// Waits until `hub` has at least `count` events, or `timeout` passes; returns the events it
     /// has either way.
     pub async fn wait_for_events(

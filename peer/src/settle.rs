@@ -1,14 +1,12 @@
-//! Settling the client's transfers (events and node requests), after a pause.
+//! Settling the client's event transfers: at once by default, as the service does once an event
+//! is stored; after a pause only when a test or an experiment sets one (the settle delay in
+//! [`Faults`](crate::Faults)).
 //!
-//! fe2o3-amqp 0.16's sender hands a transfer to its session and only then records it as
-//! unsettled. A disposition that arrives in between is dropped (the session forgets the delivery
-//! on the first settled disposition, so saying it again does not help), and the client's send
-//! waits for an outcome forever. Against Azure a network round trip separates the two; a peer on
-//! the same machine can answer inside that window when the client's thread is preempted at the
-//! wrong moment (seen here: about one invocation in a hundred with no pause at all). The pause
-//! stands in for the network: [`REQUEST_PAUSE`] for `$cbs` and `$management`, which are only used
-//! while connecting, and the [`Faults`](crate::Faults) settle delay for event transfers, which a
-//! load test sets to the round trip it wants to model.
+//! Answering at once is deliberate. A peer on the same machine answers faster than any network
+//! could, and so finds client bugs that a round trip hides against Azure: fe2o3-amqp 0.16.2's
+//! sender recorded a delivery as unsettled only after handing its transfer to the session, and
+//! dropped a disposition that came back in between (fixed in `patches/fe2o3-amqp-0.16.2`). A
+//! pause here would hide such a bug again.
 
 use std::time::Duration;
 
@@ -16,10 +14,7 @@ use fe2o3_amqp::link::DispositionError;
 use fe2o3_amqp::types::definitions;
 use fe2o3_amqp::{Delivery, Receiver};
 
-/// The pause before answering a node request (put-token, READ).
-pub(crate) const REQUEST_PAUSE: Duration = Duration::from_millis(10);
-
-/// Settles `delivery` as Accepted after `pause`.
+/// Settles `delivery` as Accepted, after `pause` if it is not zero.
 pub(crate) async fn accept<T>(
     receiver: &Receiver,
     delivery: &Delivery<T>,
@@ -29,7 +24,7 @@ pub(crate) async fn accept<T>(
     receiver.accept(delivery).await
 }
 
-/// Settles `delivery` as Rejected with `error` after `pause`.
+/// Settles `delivery` as Rejected with `error`, after `pause` if it is not zero.
 pub(crate) async fn reject<T>(
     receiver: &Receiver,
     delivery: &Delivery<T>,
