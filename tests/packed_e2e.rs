@@ -339,3 +339,51 @@ async fn a_record_past_the_bound_goes_alone_and_one_past_the_link_is_dead_letter
     bridge.stop();
     peer.stop().await;
 }
+
+#[tokio::test]
+async fn a_rejected_invocation_does_not_fail_the_one_sharing_its_transfer() {
+    // One partition, and a transfer that takes 200 ms to settle: the two invocations posted
+    // while the first one's transfer is in flight go out together in the lane's next round.
+    let peer = Peer::start(PeerConfig::new("localhost").hub("records", 1))
+        .await
+        .unwrap();
+    peer.faults().set_settle_delay(Duration::from_millis(200));
+    peer.faults()
+        .set_reject_transfers_containing(Some("POISON-RECORD"));
+    let bridge = Bridge::start(&[
+        (
+            "TsiEventHubConnection",
+            emulator_connection(peer.addr(), "dev"),
+        ),
+        ("TSI_EVENTHUB_NAME", "records".into()),
+    ])
+    .await;
+    let request = |events: &[HubEvent]| event_hub_request(events, HubRequestOptions::default());
+    let first = request(&[grinding_update(0)]);
+    let poisoned = request(&[twin_update(
+        1,
+        "GrindingStep",
+        json!([{"op": "replace", "path": "/Note", "value": "POISON-RECORD"}]),
+    )]);
+    let good = request(&[grinding_update(2), grinding_update(5)]);
+    let (first_answer, (poisoned_answer, good_answer)) =
+        tokio::join!(bridge.post("TwinUpdatesEventHub", &first), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::join!(
+                bridge.post("TwinUpdatesEventHub", &poisoned),
+                bridge.post("TwinUpdatesEventHub", &good)
+            )
+        });
+    assert_eq!(first_answer.0, 200, "{}", first_answer.1);
+    assert_eq!(poisoned_answer.0, 500, "{}", poisoned_answer.1);
+    assert_eq!(good_answer.0, 200, "{}", good_answer.1);
+    let held: Vec<String> = peer
+        .events("records")
+        .iter()
+        .flat_map(|e| unroll(&e.body).unwrap())
+        .collect();
+    assert_eq!(held.len(), 3, "{held:?}");
+    assert!(!held.iter().any(|r| r.contains("POISON-RECORD")));
+    bridge.stop();
+    peer.stop().await;
+}

@@ -24,6 +24,7 @@ pub struct Faults {
     put_token_status: AtomicU16,
     reject_token_containing: Mutex<Option<String>>,
     reject_transfers: AtomicBool,
+    reject_transfers_containing: Mutex<Option<Vec<u8>>>,
     never_settle: AtomicBool,
     drop_after_transfers: Mutex<Option<u32>>,
     settle_delay_micros: AtomicU64,
@@ -37,6 +38,7 @@ impl Default for Faults {
             put_token_status: AtomicU16::new(PUT_TOKEN_ACCEPTED),
             reject_token_containing: Mutex::new(None),
             reject_transfers: AtomicBool::new(false),
+            reject_transfers_containing: Mutex::new(None),
             never_settle: AtomicBool::new(false),
             drop_after_transfers: Mutex::new(None),
             settle_delay_micros: AtomicU64::new(0),
@@ -61,6 +63,25 @@ impl Faults {
     /// status to the others, so a test can check a fallback to a secondary key. `None` turns it off.
     pub fn set_reject_token_containing(&self, needle: Option<String>) {
         *lock(&self.reject_token_containing) = needle;
+    }
+
+    /// Rejects (as [`Faults::set_reject_transfers`] does) every transfer in which some event's body
+    /// contains `needle`, the way the service refuses a whole transfer for one bad message; other
+    /// transfers are recorded as usual. `None` turns it off.
+    pub fn set_reject_transfers_containing(&self, needle: Option<&str>) {
+        *lock(&self.reject_transfers_containing) = needle.map(|n| n.as_bytes().to_vec());
+    }
+
+    /// Whether a transfer holding these event bodies is to be rejected.
+    pub fn rejects_transfer_of<'b>(&self, mut bodies: impl Iterator<Item = &'b [u8]>) -> bool {
+        if self.rejects_transfers() {
+            return true;
+        }
+        let needle = lock(&self.reject_transfers_containing);
+        let Some(needle) = needle.as_deref() else {
+            return false;
+        };
+        bodies.any(|body| body.windows(needle.len()).any(|window| window == needle))
     }
 
     /// When `true`, transfers are settled as Rejected (`amqp:not-allowed`) and nothing is recorded.

@@ -82,7 +82,7 @@ async fn handle_transfer(
             return Ok(Next::Continue);
         }
     };
-    if faults.rejects_transfers() {
+    if faults.rejects_transfer_of(events.iter().map(|event| event.body.as_slice())) {
         info!(events = events.len(), "rejecting a transfer (fault knob)");
         let rejection = definitions::Error::new(
             AmqpError::NotAllowed,
