@@ -24,26 +24,29 @@ pub(super) struct Batched {
     pub too_large: Vec<usize>,
 }
 
-/// The largest transfer the link to `options`' partition takes, as the SDK sizes batches
-/// against it. The SDK keeps the number to itself, but names it when asked for a larger batch.
+/// The largest batch the bridge builds on the link to `options`' partition: 1 MiB (what
+/// Standard and Premium hubs take, and more than a packed event ever needs), or the link's own
+/// limit when it takes less (Basic: 256 KB). The SDK keeps the link's limit to itself, but names
+/// it when asked for a larger batch.
 pub(super) async fn link_max_size(
     client: &ProducerClient,
     options: Option<EventDataBatchOptions>,
 ) -> Result<u64, SinkError> {
     let probe = EventDataBatchOptions {
-        max_size_in_bytes: Some(u64::MAX),
+        max_size_in_bytes: Some(BATCH_BYTES),
         ..options.unwrap_or_default()
     };
     match client.create_batch(Some(probe)).await {
+        Ok(_) => Ok(BATCH_BYTES),
         Err(error) => match error.kind {
             ErrorKind::InvalidBatchSize { max_allowed, .. } => Ok(max_allowed),
             _ => Err(classify(&error, None)),
         },
-        Ok(_) => Err(SinkError::NotAccepted(
-            "the link reported no usable max-message-size".into(),
-        )),
     }
 }
+
+/// The batch size asked of links that take at least this much.
+const BATCH_BYTES: u64 = 1024 * 1024;
 
 /// The most body bytes one event may have and still fit an empty batch on a link of
 /// `link_max` bytes: the SDK counts a batch's first event twice (once for the envelope it
