@@ -55,6 +55,20 @@ impl Run {
     fn body_bytes(&self) -> usize {
         self.events.iter().map(|e| e.body.len()).sum()
     }
+
+    /// Body bytes plus the text of each event's message id, content type and properties.
+    fn event_bytes(&self) -> usize {
+        self.events
+            .iter()
+            .map(|e| {
+                let properties: usize = e.properties.iter().map(|(k, v)| k.len() + v.len()).sum();
+                e.body.len()
+                    + e.message_id.as_ref().map_or(0, String::len)
+                    + e.content_type.as_ref().map_or(0, String::len)
+                    + properties
+            })
+            .sum()
+    }
 }
 
 /// Posts `request` to a bridge with `settings` on a fresh peer and collects what arrived.
@@ -228,11 +242,13 @@ fn assert_same_records(packed: &Run, none: &Run, bound: usize, format: &str) {
 /// Prints what each mode cost (`cargo test --test packed_e2e -- --nocapture` shows it).
 fn report(name: &str, packed: &Run, none: &Run) {
     println!(
-        "{name}: none {} events / {} body bytes; array {} events / {} body bytes",
+        "{name}: none {} events / {} body bytes / {} with ids and properties; array {} events / {} body bytes / {} with ids and properties",
         none.events.len(),
         none.body_bytes(),
+        none.event_bytes(),
         packed.events.len(),
-        packed.body_bytes()
+        packed.body_bytes(),
+        packed.event_bytes()
     );
 }
 
@@ -259,6 +275,17 @@ async fn the_mixed_bag_arrives_packed_and_unrolls_to_exactly_the_unpacked_record
         assert!(summary.contains(&format!("sent={records}")), "{summary}");
         report(&format!("mixed bag ({format})"), &packed, &none);
     }
+}
+
+#[tokio::test]
+async fn a_hundred_event_factory_batch_arrives_packed() {
+    let request = event_hub_request(&thousand()[..100], HubRequestOptions::default());
+    let none = run(&request, 100, &[("BRIDGE_PACKING", "none")]).await;
+    assert_eq!(none.events.len(), 100);
+    let packed = run(&request, 100, &[]).await;
+    assert_same_records(&packed, &none, 65_536, "tsi");
+    assert!(packed.events.len() <= PARTITIONS as usize);
+    report("100 events", &packed, &none);
 }
 
 #[tokio::test]
