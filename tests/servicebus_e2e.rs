@@ -5,23 +5,18 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
-use adt_bridge::config::transform_options;
-use adt_bridge::host::{serve, App, Server};
-use adt_bridge::sink::eventhubs::EventHubsSink;
 use azure_messaging_eventhubs::RetryOptions;
 use eventhubs_peer::{Peer, PeerConfig, ReceivedEvent};
 use serde::Deserialize;
 use serde_json::Value;
+use support::bridge::{emulator_connection, Bridge};
 use support::servicebus::{
     service_bus_batch_request, service_bus_single_request, BusMessage, BusRequestOptions,
 };
-use support::{post_chunked, Encoding};
+use support::Encoding;
 
 const WAIT: Duration = Duration::from_secs(10);
 const FUNCTION: &str = "TwinUpdatesServiceBus";
@@ -131,54 +126,21 @@ fn peer_config() -> PeerConfig {
         .hub("deadletter", 1)
 }
 
-struct Bridge {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Bridge {
-    async fn start(peer: SocketAddr) -> Bridge {
-        let connection = format!("Endpoint=sb://localhost:{}/;SharedAccessKeyName=dev;SharedAccessKey=ZGV2a2V5;UseDevelopmentEmulator=true", peer.port());
-        let settings = BTreeMap::from([
-            ("TsiEventHubConnection", connection.as_str()),
-            ("TSI_EVENTHUB_NAME", "records"),
-        ]);
-        // Short SDK retries: the hold, not the SDK, must be what rides out an outage.
-        let retry = RetryOptions {
-            initial_delay: azure_core::time::Duration::milliseconds(50),
-            max_delay: azure_core::time::Duration::milliseconds(200),
-            max_total_elapsed: azure_core::time::Duration::seconds(1),
-            max_retries: 1,
-        };
-        let sink = EventHubsSink::new(
-            hub_settings(&settings, RECORDS_HUB).unwrap(),
-            Some("deadletter".into()),
-            retry,
-            adt_bridge::config::delivery::Packing::default(),
-        );
-        let server = Arc::new(Server {
-            app: App::new(transform_options(&settings).unwrap(), Arc::new(sink)),
-            max_request_bytes: 64 << 20,
-            service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, server, async {
-            let _ = stopped.await;
-        }));
-        Bridge { addr, stop }
-    }
-
-    async fn post(&self, body: &Value) -> (u16, Value) {
-        post_chunked(
-            self.addr,
-            &format!("/{FUNCTION}"),
-            body.to_string().as_bytes(),
-            64 * 1024,
-        )
-        .await
-    }
+/// The bridge on `peer`, with short SDK retries: the hold, not the SDK, must be what rides out
+/// an outage.
+async fn start_bridge(peer: SocketAddr) -> Bridge {
+    let retry = RetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(50),
+        max_delay: azure_core::time::Duration::milliseconds(200),
+        max_total_elapsed: azure_core::time::Duration::seconds(1),
+        max_retries: 1,
+    };
+    let settings = [
+        ("TsiEventHubConnection", emulator_connection(peer, "dev")),
+        ("TSI_EVENTHUB_NAME", "records".to_owned()),
+        ("BRIDGE_DEADLETTER_EVENTHUB_NAME", "deadletter".to_owned()),
+    ];
+    Bridge::start_with_retry(&settings, retry).await
 }
 
 /// (message id, record) of every record the peer holds; a packed event (a JSON array of
@@ -226,9 +188,9 @@ async fn batches_in_every_encoding_give_exactly_the_hand_written_records() {
     let expected: Vec<_> = cases.iter().flat_map(|c| c.expected(false)).collect();
     for options in VARIANTS {
         let peer = Peer::start(peer_config()).await.unwrap();
-        let bridge = Bridge::start(peer.addr()).await;
+        let bridge = start_bridge(peer.addr()).await;
         let (status, body) = bridge
-            .post(&service_bus_batch_request(&messages, options))
+            .post(FUNCTION, &service_bus_batch_request(&messages, options))
             .await;
         assert_eq!(status, 200, "{options:?}: {body}");
         assert!(
@@ -238,7 +200,7 @@ async fn batches_in_every_encoding_give_exactly_the_hand_written_records() {
         );
         let received = peer.wait_for_events("records", expected.len(), WAIT).await;
         assert_records(&received, &expected, &format!("{options:?}"));
-        let _ = bridge.stop.send(());
+        bridge.stop();
         peer.stop().await;
     }
 }
@@ -247,19 +209,19 @@ async fn batches_in_every_encoding_give_exactly_the_hand_written_records() {
 async fn single_messages_in_every_encoding_give_exactly_the_hand_written_records() {
     let cases = fixture().messages;
     let peer = Peer::start(peer_config()).await.unwrap();
-    let bridge = Bridge::start(peer.addr()).await;
+    let bridge = start_bridge(peer.addr()).await;
     let mut expected = Vec::new();
     for options in VARIANTS {
         for case in &cases {
             let request = service_bus_single_request(&case.message(), options);
-            let (status, body) = bridge.post(&request).await;
+            let (status, body) = bridge.post(FUNCTION, &request).await;
             assert_eq!(status, 200, "{options:?} {}: {body}", case.message_id);
             expected.extend(case.expected(true));
         }
     }
     let received = peer.wait_for_events("records", expected.len(), WAIT).await;
     assert_records(&received, &expected, "single messages");
-    let _ = bridge.stop.send(());
+    bridge.stop();
     peer.stop().await;
 }
 
@@ -274,7 +236,7 @@ async fn a_poisoned_message_is_dead_lettered_and_the_rest_of_its_batch_delivered
         .flat_map(|c| c.expected(false))
         .collect();
     let peer = Peer::start(peer_config()).await.unwrap();
-    let bridge = Bridge::start(peer.addr()).await;
+    let bridge = start_bridge(peer.addr()).await;
     let request = service_bus_batch_request(
         &messages,
         BusRequestOptions {
@@ -282,7 +244,7 @@ async fn a_poisoned_message_is_dead_lettered_and_the_rest_of_its_batch_delivered
             binary: false,
         },
     );
-    let (status, body) = bridge.post(&request).await;
+    let (status, body) = bridge.post(FUNCTION, &request).await;
     assert_eq!(status, 200, "{body}");
     assert!(
         summary(&body).contains("dead_lettered=1"),
@@ -306,7 +268,7 @@ async fn a_poisoned_message_is_dead_lettered_and_the_rest_of_its_batch_delivered
     );
     let received = peer.wait_for_events("records", expected.len(), WAIT).await;
     assert_records(&received, &expected, "the rest of the batch");
-    let _ = bridge.stop.send(());
+    bridge.stop();
     peer.stop().await;
 }
 
@@ -317,7 +279,7 @@ async fn the_records_hub_down_for_3_s_is_ridden_out_inside_the_invocation() {
     let expected: Vec<_> = cases.iter().flat_map(|c| c.expected(false)).collect();
     let peer = Peer::start(peer_config()).await.unwrap();
     // A fresh bridge has no connection yet: every connection it opens is refused for 3 s.
-    let bridge = Bridge::start(peer.addr()).await;
+    let bridge = start_bridge(peer.addr()).await;
     peer.faults().set_refuse_connections(true);
     let restore = async {
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -331,7 +293,7 @@ async fn the_records_hub_down_for_3_s_is_ridden_out_inside_the_invocation() {
             binary: false,
         },
     );
-    let ((status, body), ()) = tokio::join!(bridge.post(&request), restore);
+    let ((status, body), ()) = tokio::join!(bridge.post(FUNCTION, &request), restore);
     let took = started.elapsed();
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -340,6 +302,6 @@ async fn the_records_hub_down_for_3_s_is_ridden_out_inside_the_invocation() {
     );
     let received = peer.wait_for_events("records", expected.len(), WAIT).await;
     assert_records(&received, &expected, "after the outage");
-    let _ = bridge.stop.send(());
+    bridge.stop();
     peer.stop().await;
 }

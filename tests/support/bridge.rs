@@ -36,6 +36,14 @@ pub struct Bridge {
 
 impl Bridge {
     pub async fn start(settings: &[(&'static str, String)]) -> Bridge {
+        Self::start_with_retry(settings, quick_retry()).await
+    }
+
+    /// [`Bridge::start`] with the SDK retrying as `retry` says.
+    pub async fn start_with_retry(
+        settings: &[(&'static str, String)],
+        retry: RetryOptions,
+    ) -> Bridge {
         let map: BTreeMap<&str, &str> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let options = transform_options(&map).unwrap();
         let records = hub_settings(&map, RECORDS_HUB).unwrap();
@@ -43,12 +51,7 @@ impl Bridge {
             .get("BRIDGE_DEADLETTER_EVENTHUB_NAME")
             .map(|s| s.to_string());
         let packing = delivery_settings(&map).unwrap().packing;
-        let sink = Arc::new(EventHubsSink::new(
-            records,
-            dead_letters,
-            quick_retry(),
-            packing,
-        ));
+        let sink = Arc::new(EventHubsSink::new(records, dead_letters, retry, packing));
         let server = Arc::new(Server {
             app: App::new(options, sink),
             max_request_bytes: 64 << 20,
