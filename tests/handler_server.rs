@@ -412,3 +412,23 @@ async fn shutdown_lets_an_in_flight_invocation_finish() {
         "the server waited for it"
     );
 }
+
+#[tokio::test]
+async fn a_declared_length_past_the_bound_is_refused_unread() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let running = start_with(MemorySink::new(), 1024).await;
+    let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    // A large declared length and a short body that never ends: only a check of the declared
+    // length before reading can answer; reading would wait for bytes that never come.
+    stream
+        .write_all(b"POST /TwinUpdatesEventHub HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"Data\"")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("an answer without the rest of the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}

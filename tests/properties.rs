@@ -172,11 +172,24 @@ proptest! {
             let outcome = transform_batch(decode_all(std::slice::from_ref(&message), &options), &options, now());
             match options.format {
                 RecordFormat::Tsi => prop_assert!(outcome.records.is_empty()),
-                RecordFormat::DataHistory => for record in &outcome.records.to_owned_records() {
-                    let row: Value = serde_json::from_str(&record.body).unwrap();
-                    prop_assert_eq!(&row["Value"], &Value::Null);
-                    prop_assert_eq!(&row["Action"], "Delete");
-                },
+                RecordFormat::DataHistory => {
+                    // One Delete row per removed path (a path removed twice is one change).
+                    let mut keys = Vec::new();
+                    for record in &outcome.records.to_owned_records() {
+                        let row: Value = serde_json::from_str(&record.body).unwrap();
+                        prop_assert_eq!(&row["Value"], &Value::Null);
+                        prop_assert_eq!(&row["Action"], "Delete");
+                        keys.push(row["Key"].as_str().unwrap().to_owned());
+                    }
+                    let mut removed: Vec<String> = paths
+                        .iter()
+                        .map(|p| p.trim_start_matches('/').replace('/', ".").replace("~1", "/"))
+                        .collect();
+                    removed.sort();
+                    removed.dedup();
+                    keys.sort();
+                    prop_assert_eq!(keys, removed);
+                }
             }
         }
     }

@@ -50,6 +50,19 @@ struct Expect {
     removes: Option<usize>,
 }
 
+impl Expect {
+    /// Whether any expectation is written down: a case without one would pass whatever the
+    /// transform did.
+    fn expects_something(&self) -> bool {
+        self.records.is_some()
+            || self.message_ids.is_some()
+            || self.skipped.is_some()
+            || self.unusable.is_some()
+            || self.invalid_ops.is_some()
+            || self.removes.is_some()
+    }
+}
+
 fn decode(case: &Case, kinds: adt_bridge::adt::EventKinds) -> Decoded {
     match case.transport.as_str() {
         "eventhub" => {
@@ -106,6 +119,11 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
             Timestamp::parse(&case.now).unwrap(),
         );
         let label = format!("{file} / {} / {format}", case.name);
+        if !expect.expects_something() {
+            failures.push(format!(
+                "{label}: the case expects nothing, so it checks nothing"
+            ));
+        }
         let mut check = |ok: bool, what: String| {
             if !ok {
                 failures.push(format!("{label}: {what}"));
