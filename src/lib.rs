@@ -5,8 +5,11 @@
 //! - [`host`]: the Azure Functions custom-handler protocol: envelopes, their encoding quirks, routes.
 //! - [`adt`]: what Azure Digital Twins sends, decoded into one [`adt::Notification`] per event.
 //! - [`records`]: the pure transform from notifications to `tsi` or `data-history` records.
-//! - [`sink`]: where records go (Event Hubs, dead letters), behind a trait tests can swap.
+//! - [`sink`]: where records go: packed into Event Hubs events, sent by partition, dead letters
+//!   for unusable input; behind a trait tests can swap.
 //! - [`simulator`]: the chocolate factory that makes the pipeline watchable.
+//! - [`digital_twins`]: ADT's REST API, for the simulator's `adt` mode and `twins setup`.
+//! - [`demo`]: a simulated day through the same decode, transform and packing, answered and charted.
 //!
 //! Alongside: [`config`] (typed settings) and [`time`] (UTC timestamps that keep their precision).
 
