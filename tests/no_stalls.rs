@@ -13,7 +13,7 @@ use adt_bridge::sink::packing::unroll;
 use eventhubs_peer::{Peer, PeerConfig};
 use handler::Handler;
 use serde_json::{json, Value};
-use support::{event_hub_request, grinding_update, HubRequestOptions};
+use support::{event_grid_request, event_hub_request, grinding_update, HubRequestOptions};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -181,6 +181,28 @@ async fn a_bad_simulator_setting_fails_only_the_simulator() {
             .any(|line| line.contains("FactorySimulator function cannot run")
                 && line.contains("SIMULATOR_MODE")),
         "named once at start:\n{output}"
+    );
+    peer.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_grid_dead_letter_the_hub_cannot_take_stops_failing_at_the_bound() {
+    // Event Grid carries no attempt number: the same event delivered again is counted.
+    let peer = peer_without_dead_letter_hub().await;
+    let handler = Handler::start(&settings(&peer, &[])).await;
+    let request = event_grid_request(&json!("UNUSABLE-EVENT-GRID not an event"), false).to_string();
+    for attempt in 0..4 {
+        let (status, answer) = handler.invoke("TwinUpdatesEventGrid", &request).await;
+        let expected = if attempt < 3 { 500 } else { 200 };
+        assert_eq!(status, expected, "delivery {attempt}: {answer}");
+    }
+    let output = handler.stop();
+    assert!(
+        output
+            .lines()
+            .any(|line| line.contains("unusable event kept in the log")
+                && line.contains("UNUSABLE-EVENT-GRID not an event")),
+        "{output}"
     );
     peer.stop().await;
 }

@@ -11,7 +11,7 @@ use warp::http::StatusCode;
 use super::answer::Answer;
 use super::batch::MessageBatch;
 use super::hold::send_holding;
-use super::logged::{log_event, UnreadableAttempts};
+use super::logged::{log_event, Attempts};
 use super::request::InvocationRequest;
 use crate::adt::{decode_broker_message, decode_event_grid, Decoded, Unusable, UnusableReason};
 use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
@@ -43,8 +43,8 @@ pub struct App {
     /// `BRIDGE_DEADLETTER_ATTEMPTS`: from this attempt on, what can never be delivered (a dead
     /// letter the hub does not take, a request that cannot be read) is logged and succeeds.
     pub deadletter_attempts: u64,
-    /// Attempts at requests that cannot be read.
-    pub(crate) unreadable: UnreadableAttempts,
+    /// Attempts at input the host gives no attempt number for.
+    pub(crate) attempts: Attempts,
 }
 
 impl App {
@@ -55,7 +55,7 @@ impl App {
             sink,
             simulator: None,
             deadletter_attempts: DEFAULT_DEADLETTER_ATTEMPTS,
-            unreadable: UnreadableAttempts::default(),
+            attempts: Attempts::default(),
         }
     }
 
@@ -232,8 +232,15 @@ async fn deliver<'a>(
         match app.sink.dead_letter(&letters).await {
             Ok(count) => (count, 0),
             // Failing again would hold the partition for good: from the bound on, the events
-            // are kept in the log instead, and the invocation succeeds.
-            Err(e) if attempt.unwrap_or(0) >= app.deadletter_attempts => {
+            // are kept in the log instead, and the invocation succeeds. Event Grid gives no
+            // attempt number: the same events coming again are counted here.
+            Err(e)
+                if attempt.unwrap_or_else(|| {
+                    let bodies = letters.iter().map(|letter| letter.body.as_slice());
+                    app.attempts
+                        .count(std::iter::once(function.as_bytes()).chain(bodies))
+                }) >= app.deadletter_attempts =>
+            {
                 let why = format!("the dead-letter hub did not take it: {e}");
                 for (index, letter) in letters.iter().enumerate() {
                     log_event(index, letter, &why);

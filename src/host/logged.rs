@@ -70,25 +70,30 @@ fn printable(body: &[u8]) -> (&'static str, String) {
     }
 }
 
-/// Counts the attempts at requests that cannot be read. The attempt number comes from the
-/// request's `Metadata.RetryContext.RetryCount` when that much of it can be read; otherwise each
-/// request body is counted here (the host sends the same body again on a retry).
+/// Counts attempts where the host gives no attempt number: requests that cannot be read, and
+/// Event Grid deliveries (which carry no retry context). The same input coming again is the same
+/// bytes, so each is counted by a hash of them.
 #[derive(Debug, Default)]
-pub struct UnreadableAttempts {
+pub struct Attempts {
     seen: Mutex<HashMap<u64, u64>>,
 }
 
 /// How many distinct unreadable bodies are remembered before the memory starts afresh.
 const REMEMBERED: usize = 4096;
 
-impl UnreadableAttempts {
-    /// The attempt (0 for the first) of this unreadable request.
-    pub fn attempt(&self, request: &[u8]) -> u64 {
-        if let Some(count) = retry_count(request) {
-            return count;
-        }
+impl Attempts {
+    /// The attempt (0 for the first) of this unreadable request: its
+    /// `Metadata.RetryContext.RetryCount` when that much of it can be read, else counted here.
+    pub fn of_request(&self, request: &[u8]) -> u64 {
+        retry_count(request).unwrap_or_else(|| self.count([request]))
+    }
+
+    /// How many times these parts were counted before (0 the first time), counting this one.
+    pub fn count<'p>(&self, parts: impl IntoIterator<Item = &'p [u8]>) -> u64 {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        request.hash(&mut hasher);
+        for part in parts {
+            part.hash(&mut hasher);
+        }
         let key = hasher.finish();
         let mut seen = self.seen.lock().expect("not poisoned");
         if seen.len() >= REMEMBERED && !seen.contains_key(&key) {
@@ -125,13 +130,17 @@ mod tests {
 
     #[test]
     fn attempts_come_from_the_retry_context_or_are_counted() {
-        let attempts = UnreadableAttempts::default();
+        let attempts = Attempts::default();
         let with_context = br#"{"Data": 5, "Metadata": {"RetryContext": {"RetryCount": "7"}}}"#;
-        assert_eq!(attempts.attempt(with_context), 7);
-        assert_eq!(attempts.attempt(with_context), 7);
-        assert_eq!(attempts.attempt(b"not json"), 0);
-        assert_eq!(attempts.attempt(b"not json"), 1);
-        assert_eq!(attempts.attempt(b"other"), 0);
-        assert_eq!(attempts.attempt(b"not json"), 2);
+        assert_eq!(attempts.of_request(with_context), 7);
+        assert_eq!(attempts.of_request(with_context), 7);
+        assert_eq!(attempts.of_request(b"not json"), 0);
+        assert_eq!(attempts.of_request(b"not json"), 1);
+        assert_eq!(attempts.of_request(b"other"), 0);
+        assert_eq!(attempts.of_request(b"not json"), 2);
+        // Parts are counted as a whole: the same letters again, not their concatenation.
+        assert_eq!(attempts.count([&b"ab"[..], b"c"]), 0);
+        assert_eq!(attempts.count([&b"ab"[..], b"c"]), 1);
+        assert_eq!(attempts.count([&b"a"[..], b"bc"]), 0);
     }
 }

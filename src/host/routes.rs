@@ -112,7 +112,7 @@ async fn invoke_function(
 /// `BRIDGE_DEADLETTER_ATTEMPTS` on, written to the error log and answered as done, so that it
 /// cannot hold an Event Hubs partition for good.
 fn unreadable(app: &App, function: &str, body: &[u8], problem: &str) -> Answer {
-    if app.unreadable.attempt(body) < app.deadletter_attempts {
+    if app.attempts.of_request(body) < app.deadletter_attempts {
         return Answer::refused(StatusCode::BAD_REQUEST, problem);
     }
     log_request(function, body, problem);
