@@ -7,7 +7,8 @@
 //! - [`records`]: the pure transform from notifications to `tsi` or `data-history` records.
 //! - [`sink`]: where records go: packed into Event Hubs events, sent by partition, dead letters
 //!   for unusable input; behind a trait tests can swap.
-//! - [`simulator`]: the chocolate factory that makes the pipeline watchable.
+//! - [`simulator`]: the chocolate factory that makes the pipeline watchable: a pure generator.
+//! - [`tick_delivery`]: where its ticks go (ADT PATCHes, the twins hub): an edge like the sink.
 //! - [`digital_twins`]: ADT's REST API, for the simulator's `adt` mode and `twins setup`.
 //! - [`demo`]: a simulated day through the same decode, transform and packing, answered and charted.
 //!
@@ -21,4 +22,5 @@ pub mod host;
 pub mod records;
 pub mod simulator;
 pub mod sink;
+pub mod tick_delivery;
 pub mod time;

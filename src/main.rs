@@ -21,9 +21,6 @@ use adt_bridge::digital_twins::setup::setup;
 use adt_bridge::digital_twins::{CredentialTokens, DigitalTwinsClient};
 use adt_bridge::host::{serve, App, Server};
 use adt_bridge::records::transform_batch;
-use adt_bridge::simulator::delivery::{
-    AdtPatches, Simulator, SimulatorMode, TickDelivery, TwinsHubNotifications,
-};
 use adt_bridge::simulator::models::models;
 use adt_bridge::simulator::{relationships, twins, Factory, FactoryConfig};
 use adt_bridge::sink::eventhubs::{
@@ -31,6 +28,9 @@ use adt_bridge::sink::eventhubs::{
 };
 use adt_bridge::sink::stdout::StdoutSink;
 use adt_bridge::sink::RecordSink;
+use adt_bridge::tick_delivery::{
+    AdtPatches, Simulator, SimulatorMode, TickDelivery, TwinsHubNotifications,
+};
 use adt_bridge::time::Timestamp;
 
 #[derive(Parser)]

@@ -234,9 +234,9 @@ async fn errors_name_the_status_and_the_request() {
 async fn a_timer_tick_in_adt_mode_patches_the_three_step_twins() {
     use adt_bridge::host::{serve, App, Server};
     use adt_bridge::records::TransformOptions;
-    use adt_bridge::simulator::delivery::{AdtPatches, Simulator, SimulatorMode};
     use adt_bridge::simulator::{Factory, FactoryConfig};
     use adt_bridge::sink::memory::MemorySink;
+    use adt_bridge::tick_delivery::{AdtPatches, Simulator, SimulatorMode};
 
     let (base, state) = stand_in().await;
     setup(&client(&base), &models(), &twins(), &relationships())

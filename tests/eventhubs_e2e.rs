@@ -340,10 +340,10 @@ async fn poisoned_events_and_oversized_records_go_to_the_dead_letter_hub_and_the
 #[tokio::test]
 async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
     use adt_bridge::config::eventhubs::TWINS_HUB;
-    use adt_bridge::simulator::delivery::{Simulator, SimulatorMode, TwinsHubNotifications};
     use adt_bridge::simulator::{Factory, FactoryConfig};
     use adt_bridge::sink::eventhubs::KeyedWriter;
     use adt_bridge::sink::memory::MemorySink;
+    use adt_bridge::tick_delivery::{Simulator, SimulatorMode, TwinsHubNotifications};
 
     let peer = Peer::start(
         PeerConfig::new("localhost")

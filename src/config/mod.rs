@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use crate::adt::{EventKind, EventKinds};
 use crate::records::{Numbers, RecordFormat, TransformOptions, TsiKeys};
-use crate::simulator::delivery::SimulatorMode;
 
 /// Where settings come from.
 pub trait SettingsSource {
@@ -172,6 +171,30 @@ fn service_bus_hold(source: &dyn SettingsSource) -> Result<Duration, ConfigError
                 "{seconds} seconds is longer than any message lock; at most {MAX_SERVICE_BUS_HOLD_SECONDS}"
             ),
         }),
+    }
+}
+
+/// What a tick does (`SIMULATOR_MODE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimulatorMode {
+    /// Nothing (the default): the function answers and does no work.
+    #[default]
+    Off,
+    /// PATCH the step twins through ADT's REST API.
+    Adt,
+    /// Send ADT-shaped twin-update notifications into the twins hub.
+    EventHub,
+}
+
+impl std::str::FromStr for SimulatorMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(SimulatorMode::Off),
+            "adt" => Ok(SimulatorMode::Adt),
+            "eventhub" => Ok(SimulatorMode::EventHub),
+            _ => Err(format!("{text:?} is not one of: off, adt, eventhub")),
+        }
     }
 }
 

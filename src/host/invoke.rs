@@ -16,8 +16,8 @@ use super::request::InvocationRequest;
 use crate::adt::{decode_broker_message, decode_event_grid, Decoded, Unusable, UnusableReason};
 use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
 use crate::records::{transform_batch, BatchOutcome, TransformOptions};
-use crate::simulator::delivery::Simulator;
 use crate::sink::{DeadLetter, RecordSink};
+use crate::tick_delivery::Simulator;
 use crate::time::Timestamp;
 
 /// The Event Hub triggered function's name (its folder under `functions/`) and binding.

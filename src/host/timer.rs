@@ -4,7 +4,7 @@ use tracing::{error, info};
 
 use super::answer::Answer;
 use super::request::InvocationRequest;
-use crate::simulator::delivery::Simulator;
+use crate::tick_delivery::Simulator;
 use crate::time::Timestamp;
 
 /// The timer function's name (its folder under `functions/`).

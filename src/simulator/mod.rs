@@ -8,7 +8,6 @@
 //! - [`notify`]: the updates as ADT delivers them through an Event Hub, for the `eventhub` mode.
 
 mod config;
-pub mod delivery;
 mod factory;
 mod incidents;
 pub mod models;

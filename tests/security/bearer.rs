@@ -6,9 +6,9 @@ use std::sync::Arc;
 use adt_bridge::digital_twins::{DigitalTwinsClient, StaticToken};
 use adt_bridge::host::{serve, App, Server};
 use adt_bridge::records::TransformOptions;
-use adt_bridge::simulator::delivery::{AdtPatches, Simulator, SimulatorMode};
 use adt_bridge::simulator::{Factory, FactoryConfig};
 use adt_bridge::sink::memory::MemorySink;
+use adt_bridge::tick_delivery::{AdtPatches, Simulator, SimulatorMode};
 use warp::http::StatusCode;
 use warp::Filter;
 

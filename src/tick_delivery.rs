@@ -1,40 +1,14 @@
-//! How a timer tick of the simulator is delivered, by `SIMULATOR_MODE`: as PATCHes to ADT (which
-//! raises the real notifications), as ADT-shaped notifications straight into the twins hub, or not
-//! at all.
-
-use std::str::FromStr;
+//! Where a timer tick of the simulator goes, by `SIMULATOR_MODE`: as PATCHes to ADT (which raises
+//! the real notifications), as ADT-shaped notifications straight into the twins hub, or nowhere.
+//! The I/O edge beside the sink: the simulator itself only generates the updates.
 
 use azure_messaging_eventhubs::models::EventData;
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 
-use super::factory::Tick;
-use super::notify::twin_update_event;
+pub use crate::config::SimulatorMode;
 use crate::digital_twins::DigitalTwinsClient;
+use crate::simulator::{twin_update_event, Factory, FactoryConfig, Tick};
 use crate::sink::eventhubs::KeyedWriter;
-
-/// What a tick does (`SIMULATOR_MODE`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SimulatorMode {
-    /// Nothing (the default): the function answers and does no work.
-    #[default]
-    Off,
-    /// PATCH the step twins through ADT's REST API.
-    Adt,
-    /// Send ADT-shaped twin-update notifications into the twins hub.
-    EventHub,
-}
-
-impl FromStr for SimulatorMode {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "off" => Ok(SimulatorMode::Off),
-            "adt" => Ok(SimulatorMode::Adt),
-            "eventhub" => Ok(SimulatorMode::EventHub),
-            _ => Err(format!("{text:?} is not one of: off, adt, eventhub")),
-        }
-    }
-}
 
 /// A tick delivery failed; the timer will try again at its next occurrence.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -101,7 +75,7 @@ impl TickDelivery for TwinsHubNotifications {
 /// seed and time, so nothing carries over between ticks) and where ticks go.
 pub struct Simulator {
     /// The seeded factory.
-    pub factory: super::Factory,
+    pub factory: Factory,
     /// The configured mode.
     pub mode: SimulatorMode,
     /// Where ticks go; `None` when the mode is `off`.
@@ -123,7 +97,7 @@ impl Simulator {
     /// A simulator whose every tick fails with `error` (a setting it needs is missing or bad).
     pub fn misconfigured(error: String) -> Self {
         Simulator {
-            factory: super::Factory::new(super::FactoryConfig::with_seed(0)),
+            factory: Factory::new(FactoryConfig::with_seed(0)),
             mode: SimulatorMode::Off,
             delivery: Some(std::sync::Arc::new(Misconfigured(error))),
         }
