@@ -73,6 +73,10 @@ pub enum Connection {
         namespace: String,
         /// Client id of a user-assigned identity; none for the system-assigned one.
         client_id: Option<String>,
+        /// Whether the platform offers a managed identity to this process (App Service and
+        /// Functions set `IDENTITY_ENDPOINT`); without one and without a client id, the
+        /// developer's Azure CLI or azd login is used.
+        platform_identity: bool,
     },
 }
 
@@ -197,6 +201,7 @@ fn connection(
                 .client_id
                 .and_then(|name| source.get(name))
                 .map(|s| s.trim().to_owned()),
+            platform_identity: super::platform_identity_available(source),
         });
     }
     Err(ConfigError::Missing {
@@ -354,7 +359,8 @@ mod tests {
             settings.connection,
             Connection::Identity {
                 namespace: "cocoa.servicebus.windows.net".into(),
-                client_id: Some("00000000-0000-0000-0000-000000000001".into())
+                client_id: Some("00000000-0000-0000-0000-000000000001".into()),
+                platform_identity: false,
             }
         );
     }

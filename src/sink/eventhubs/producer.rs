@@ -278,10 +278,10 @@ impl HubProducer {
             Connection::Identity {
                 namespace,
                 client_id,
+                platform_identity,
             } => {
-                let platform =
-                    crate::config::platform_identity_available(&crate::config::Environment);
-                let credential = credential(credential_choice(client_id.as_deref(), platform))?;
+                let choice = credential_choice(client_id.as_deref(), *platform_identity);
+                let credential = credential(choice)?;
                 builder
                     .open(namespace, &self.settings.hub, credential)
                     .await
