@@ -16,7 +16,7 @@ use adt_bridge::host::InvocationRequest;
 use adt_bridge::records::Records;
 use adt_bridge::records::{transform_batch, TransformOptions};
 use adt_bridge::sink::packing::pack;
-use adt_bridge::sink::partition::partition_index;
+use adt_bridge::sink::partition::positions_by_partition;
 use adt_bridge::time::Timestamp;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::json;
@@ -185,11 +185,8 @@ fn envelope(c: &mut Criterion) {
 
 /// The bytes of the event bodies `records` become on a 4-partition hub under `packing`.
 fn event_bodies(records: &Records, packing: Packing) -> usize {
-    let mut partitions = vec![Vec::new(); 4];
-    for (index, record) in records.iter().enumerate() {
-        partitions[partition_index(record.twin_id.as_str(), 4)].push(index);
-    }
-    partitions
+    let twins = records.iter().map(|record| record.twin_id.as_str());
+    positions_by_partition(twins, 4)
         .iter()
         .flat_map(|positions| pack(records, positions, packing, DEFAULT_PACKED_EVENT_BYTES))
         .map(|event| event.body.len())

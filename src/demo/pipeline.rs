@@ -14,7 +14,7 @@ use crate::config::delivery::{Packing, DEFAULT_PACKED_EVENT_BYTES};
 use crate::records::{transform_batch, Records, Summary, TransformOptions};
 use crate::simulator::{twin_update_event, Factory};
 use crate::sink::packing::{pack, EventCost};
-use crate::sink::partition::partition_index;
+use crate::sink::partition::positions_by_partition;
 use crate::time::Timestamp;
 
 /// The ADT instance host the demo's notifications claim to come from.
@@ -112,10 +112,8 @@ fn invoke(
 /// Adds the events one invocation's records become under `packing`, partition by partition, as
 /// the sink would send them.
 fn count_events(records: &Records, packing: Packing, cost: &mut EventCost) {
-    let mut partitions = vec![Vec::new(); RECORDS_HUB_PARTITIONS];
-    for (index, record) in records.iter().enumerate() {
-        partitions[partition_index(record.twin_id.as_str(), RECORDS_HUB_PARTITIONS)].push(index);
-    }
+    let twins = records.iter().map(|record| record.twin_id.as_str());
+    let partitions = positions_by_partition(twins, RECORDS_HUB_PARTITIONS);
     for positions in partitions.iter().filter(|p| !p.is_empty()) {
         for event in pack(records, positions, packing, DEFAULT_PACKED_EVENT_BYTES) {
             cost.add(event.body.len());

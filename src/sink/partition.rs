@@ -19,6 +19,26 @@ pub fn partition_index(key: &str, partition_count: usize) -> usize {
     (i32::from(hash) % partition_count as i32).unsigned_abs() as usize
 }
 
+/// The positions of `keys` grouped by the partition each maps to among `partition_count`
+/// partitions (one list per partition, in order; empty lists for partitions no key maps to).
+///
+/// ```
+/// use adt_bridge::sink::partition::{partition_index, positions_by_partition};
+/// let groups = positions_by_partition(["a", "b", "a"], 4);
+/// assert_eq!(groups.len(), 4);
+/// assert!(groups[partition_index("a", 4)].starts_with(&[0, 2]));
+/// ```
+pub fn positions_by_partition<'k>(
+    keys: impl IntoIterator<Item = &'k str>,
+    partition_count: usize,
+) -> Vec<Vec<usize>> {
+    let mut groups = vec![Vec::new(); partition_count];
+    for (position, key) in keys.into_iter().enumerate() {
+        groups[partition_index(key, partition_count)].push(position);
+    }
+    groups
+}
+
 /// The service's 16-bit hash code of a partition key.
 pub fn hash_code(key: &str) -> i16 {
     let (c, b) = hashlittle2(key.as_bytes());

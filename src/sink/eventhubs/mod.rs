@@ -23,7 +23,7 @@ pub use producer::{credential, credential_choice, CredentialChoice};
 use producer::{HubProducer, Opened};
 
 use super::packing::{pack, OutEvent};
-use super::partition::partition_index;
+use super::partition::positions_by_partition;
 use super::{DeadLetter, Delivery, RecordSink, SinkError};
 use crate::config::delivery::Packing;
 use crate::config::eventhubs::HubSettings;
@@ -204,10 +204,8 @@ async fn send_by_partition(
     records: &Records,
     packing: Packing,
 ) -> Result<Delivery, SinkError> {
-    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); opened.partitions.len()];
-    for (index, record) in records.iter().enumerate() {
-        groups[partition_index(record.twin_id.as_str(), opened.partitions.len())].push(index);
-    }
+    let twins = records.iter().map(|record| record.twin_id.as_str());
+    let groups = positions_by_partition(twins, opened.partitions.len());
     let bound = opened.packed_event_bound(packing);
     let sends = groups
         .iter()
