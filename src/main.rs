@@ -172,9 +172,9 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
     let server = Arc::new(Server {
         app: App::new(options, sink)
             .with_simulator(simulator)
-            .with_deadletter_attempts(delivery.deadletter_attempts),
+            .with_deadletter_attempts(delivery.deadletter_attempts)
+            .with_service_bus_hold(settings.service_bus_hold),
         max_request_bytes: settings.max_request_bytes,
-        service_bus_hold: settings.service_bus_hold,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -47,7 +47,6 @@ async fn start() -> Bridge {
     let server = Arc::new(Server {
         app: App::new(transform_options(&settings).unwrap(), sink.clone()),
         max_request_bytes: handler_settings(&settings).unwrap().max_request_bytes,
-        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -252,7 +252,6 @@ async fn a_timer_tick_in_adt_mode_patches_the_three_step_twins() {
         app: App::new(TransformOptions::default(), Arc::new(MemorySink::new()))
             .with_simulator(simulator),
         max_request_bytes: 1 << 20,
-        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -379,7 +379,6 @@ async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
     let server = Arc::new(Server {
         app: App::new(Default::default(), Arc::new(MemorySink::new())).with_simulator(simulator),
         max_request_bytes: 1 << 20,
-        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let simulator_addr = listener.local_addr().unwrap();

@@ -24,7 +24,6 @@ async fn start_with(sink: MemorySink, max_request_bytes: usize) -> Running {
     let server = Arc::new(Server {
         app: App::new(TransformOptions::default(), sink.clone()),
         max_request_bytes,
-        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -385,7 +384,6 @@ async fn shutdown_lets_an_in_flight_invocation_finish() {
             Arc::new(SlowSink(MemorySink::new())),
         ),
         max_request_bytes: 1 << 20,
-        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -15,6 +15,7 @@ use super::logged::{log_event, Attempts};
 use super::request::InvocationRequest;
 use crate::adt::{decode_broker_message, decode_event_grid, Decoded, Unusable, UnusableReason};
 use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
+use crate::config::DEFAULT_SERVICE_BUS_HOLD;
 use crate::records::{transform_batch, BatchOutcome, TransformOptions};
 use crate::sink::{DeadLetter, RecordSink};
 use crate::tick_delivery::Simulator;
@@ -43,6 +44,8 @@ pub struct App {
     /// `BRIDGE_DEADLETTER_ATTEMPTS`: from this attempt on, what can never be delivered (a dead
     /// letter the hub does not take, a request that cannot be read) is logged and succeeds.
     pub deadletter_attempts: u64,
+    /// `BRIDGE_SERVICEBUS_HOLD`: how long a Service Bus invocation retries a failed records send.
+    pub service_bus_hold: Duration,
     /// Attempts at input the host gives no attempt number for.
     pub(crate) attempts: Attempts,
 }
@@ -55,6 +58,7 @@ impl App {
             sink,
             simulator: None,
             deadletter_attempts: DEFAULT_DEADLETTER_ATTEMPTS,
+            service_bus_hold: DEFAULT_SERVICE_BUS_HOLD,
             attempts: Attempts::default(),
         }
     }
@@ -62,6 +66,12 @@ impl App {
     /// The same app running `simulator` for the timer function.
     pub fn with_simulator(mut self, simulator: Simulator) -> Self {
         self.simulator = Some(simulator);
+        self
+    }
+
+    /// The same app with another `BRIDGE_SERVICEBUS_HOLD`.
+    pub fn with_service_bus_hold(mut self, hold: Duration) -> Self {
+        self.service_bus_hold = hold;
         self
     }
 
@@ -95,13 +105,13 @@ pub async fn service_bus(
     app: &App,
     request: &InvocationRequest<'_>,
     invocation_id: &str,
-    hold: Duration,
 ) -> Answer {
     let batch = match request.service_bus_batch(SERVICE_BUS_BINDING) {
         Ok(batch) => batch,
         Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    messages(app, SERVICE_BUS_FUNCTION, request, &batch, Some(hold)).await
+    let hold = Some(app.service_bus_hold);
+    messages(app, SERVICE_BUS_FUNCTION, request, &batch, hold).await
 }
 
 /// A broker's batch: decoded, transformed and delivered.
@@ -220,12 +230,7 @@ async fn deliver<'a>(
             detail: unusable.detail,
         });
     }
-    // Event Hubs counts retries from 0; Service Bus counts deliveries from 1.
-    let attempt = request.retry_count().or_else(|| {
-        request
-            .delivery_count()
-            .map(|deliveries| deliveries.saturating_sub(1))
-    });
+    let attempt = request.attempt();
     let (dead_lettered, logged) = if letters.is_empty() {
         (0, 0)
     } else {

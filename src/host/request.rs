@@ -87,6 +87,16 @@ impl<'a> InvocationRequest<'a> {
         Timestamp::parse_time(&now)
     }
 
+    /// Which attempt at its input this invocation is (0 for the first), when the host tells:
+    /// the retry count of a retry policy (Event Hubs, counted from 0), or Service Bus's delivery
+    /// count (counted from 1). Event Grid tells nothing.
+    pub fn attempt(&self) -> Option<u64> {
+        self.retry_count().or_else(|| {
+            self.delivery_count()
+                .map(|deliveries| deliveries.saturating_sub(1))
+        })
+    }
+
     /// `Metadata.RetryContext.RetryCount`, present when the function has a retry policy.
     pub fn retry_count(&self) -> Option<u64> {
         let context = self.metadata.get("RetryContext")?.json_value()?;

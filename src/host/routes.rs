@@ -6,7 +6,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Buf;
 use futures_util::{Stream, TryStreamExt};
@@ -28,8 +27,6 @@ pub struct Server {
     pub app: App,
     /// Largest request body read, in bytes.
     pub max_request_bytes: usize,
-    /// How long a Service Bus invocation retries a failed records send before it fails.
-    pub service_bus_hold: Duration,
 }
 
 /// The handler's routes. Every answer, including refusals, is a JSON object.
@@ -101,9 +98,7 @@ async fn invoke_function(
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
         EVENT_GRID_FUNCTION => invoke::event_grid(app, &request, invocation_id).await,
-        SERVICE_BUS_FUNCTION => {
-            invoke::service_bus(app, &request, invocation_id, server.service_bus_hold).await
-        }
+        SERVICE_BUS_FUNCTION => invoke::service_bus(app, &request, invocation_id).await,
         _ => factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
     }
 }
@@ -185,7 +180,6 @@ mod tests {
         Arc::new(Server {
             app: App::new(TransformOptions::default(), Arc::new(MemorySink::new())),
             max_request_bytes: 1024,
-            service_bus_hold: crate::config::DEFAULT_SERVICE_BUS_HOLD,
         })
     }
 

@@ -43,7 +43,6 @@ async fn tick_against(base: &str) -> (u16, String) {
             },
         ),
         max_request_bytes: 1 << 20,
-        service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -55,7 +55,6 @@ impl Bridge {
         let server = Arc::new(Server {
             app: App::new(options, sink),
             max_request_bytes: 64 << 20,
-            service_bus_hold: adt_bridge::config::DEFAULT_SERVICE_BUS_HOLD,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
