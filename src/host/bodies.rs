@@ -55,6 +55,27 @@ impl Bodies {
         all
     }
 
+    /// The bodies of a batch read the long way, as JSON values (an array the host did not send as
+    /// text, or sent encoded more than twice). With `dataType` binary every item is base64 of the
+    /// body; with `dataType` string every item is the raw body; with no `dataType` items are JSON
+    /// values the host re-serialized. The form belongs to the binding, so it is decided for the
+    /// whole batch, as [`Bodies::read`] decides it: a raw body that happens to be valid base64
+    /// (`null`, `true`, `abcd`) is never decoded alone.
+    pub(crate) fn from_values(items: Vec<Value>) -> Self {
+        let all_base64 = items
+            .iter()
+            .all(|item| item.as_str().is_some_and(may_be_base64));
+        let raw = Bodies::from_each(items.into_iter().map(|item| match item {
+            Value::String(text) => text.into_bytes(),
+            other => serde_json::to_vec(&other).unwrap_or_default(),
+        }));
+        if all_base64 {
+            raw.base64_decoded().unwrap_or(raw)
+        } else {
+            raw
+        }
+    }
+
     /// Reads the JSON text of the binding's array; `None` where reading it as a `Value` fails.
     pub(crate) fn read(text: &str) -> Option<Bodies> {
         let mut read = Read {

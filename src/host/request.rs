@@ -1,7 +1,6 @@
 //! The invocation request the host POSTs: `{"Data": {...}, "Metadata": {...}}`, read once into
 //! members borrowed from the body, and the trigger payloads read out of it.
 
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -192,7 +191,7 @@ enum EventBodies {
 /// The binding's value: an array of bodies (real, as JSON text, or as quoted JSON text), or one
 /// body (cardinality one: a double-encoded string, or a plain object).
 fn event_bodies(value: &Value) -> Option<EventBodies> {
-    let many = |items| Some(EventBodies::Many(Bodies::from_each(batch_bodies(items))));
+    let many = |items| Some(EventBodies::Many(Bodies::from_values(items)));
     let Value::String(outer) = value else {
         return match value {
             Value::Array(items) => many(items.clone()),
@@ -209,38 +208,6 @@ fn event_bodies(value: &Value) -> Option<EventBodies> {
         Ok(other) => Some(EventBodies::One(serde_json::to_vec(&other).ok()?)),
         Err(_) => Some(EventBodies::One(outer.clone().into_bytes())),
     }
-}
-
-/// The bodies of a batch. With `dataType` binary every item is base64 of the body; with
-/// `dataType` string every item is the raw body; with no `dataType` items are JSON values the
-/// host re-serialized. The form belongs to the binding, so it is decided for the whole batch: a
-/// raw body that happens to be valid base64 (`null`, `true`, `abcd`) is never decoded alone.
-fn batch_bodies(items: Vec<Value>) -> Vec<Vec<u8>> {
-    if let Some(decoded) = base64_bodies(&items) {
-        return decoded;
-    }
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::String(s) => s.into_bytes(),
-            other => serde_json::to_vec(&other).unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// Every item decoded from base64, if every item is a base64 string; `None` at the first that
-/// is not (a raw JSON body starts with a character base64 never holds).
-fn base64_bodies(items: &[Value]) -> Option<Vec<Vec<u8>>> {
-    items
-        .iter()
-        .map(|item| {
-            let text = item.as_str()?.trim();
-            if text.starts_with(['{', '[', '"']) {
-                return None;
-            }
-            base64::engine::general_purpose::STANDARD.decode(text).ok()
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -265,6 +232,12 @@ mod tests {
 
     #[test]
     fn a_batch_is_base64_only_when_every_body_is() {
+        let batch_bodies = |items: Vec<Value>| {
+            let bodies = Bodies::from_values(items);
+            (0..bodies.len())
+                .map(|n| bodies.get(n).to_vec())
+                .collect::<Vec<_>>()
+        };
         // dataType binary: every item is base64 of its body.
         let binary = batch_bodies(vec![json!("eyJhIjoxfQ=="), json!("dHJ1ZQ==")]);
         assert_eq!(binary, [b"{\"a\":1}".to_vec(), b"true".to_vec()]);
