@@ -13,6 +13,7 @@ use adt_bridge::sink::packing::unroll;
 use eventhubs_peer::{Peer, PeerConfig};
 use handler::Handler;
 use serde_json::{json, Value};
+use support::bridge::emulator_connection;
 use support::{event_grid_request, event_hub_request, grinding_update, HubRequestOptions};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -25,9 +26,11 @@ async fn peer_without_dead_letter_hub() -> Peer {
 }
 
 fn settings(peer: &Peer, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    let connection = format!("Endpoint=sb://localhost:{}/;SharedAccessKeyName=dev;SharedAccessKey=ZGV2a2V5;UseDevelopmentEmulator=true", peer.addr().port());
     let mut all = vec![
-        ("TsiEventHubConnection", connection),
+        (
+            "TsiEventHubConnection",
+            emulator_connection(peer.addr(), "dev"),
+        ),
         ("TSI_EVENTHUB_NAME", "records".to_owned()),
         ("BRIDGE_DEADLETTER_EVENTHUB_NAME", "deadletter".to_owned()),
         ("BRIDGE_DEADLETTER_ATTEMPTS", "3".to_owned()),
