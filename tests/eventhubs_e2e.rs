@@ -16,17 +16,8 @@ use adt_bridge::records::{transform_batch, OwnedRecord as Record};
 use adt_bridge::sink::partition::partition_index;
 use eventhubs_peer::{Peer, PeerConfig, ReceivedEvent};
 use serde_json::{json, Value};
-use support::bridge::{emulator_connection, quick_retry, Bridge};
+use support::bridge::{emulator_connection, peer_config, quick_retry, Bridge, PARTITIONS, WAIT};
 use support::*;
-
-const PARTITIONS: u32 = 4;
-const WAIT: Duration = Duration::from_secs(10);
-
-fn peer_config() -> PeerConfig {
-    PeerConfig::new("localhost")
-        .hub("records", PARTITIONS)
-        .hub("deadletter", 1)
-}
 
 fn emulator_settings(addr: SocketAddr, format: &str) -> Vec<(&'static str, String)> {
     vec![

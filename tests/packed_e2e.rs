@@ -10,17 +10,8 @@ use std::time::Duration;
 use adt_bridge::sink::packing::unroll;
 use eventhubs_peer::{Peer, PeerConfig, ReceivedEvent};
 use serde_json::{json, Value};
-use support::bridge::{emulator_connection, Bridge};
+use support::bridge::{emulator_connection, peer_config, Bridge, PARTITIONS, WAIT};
 use support::*;
-
-const PARTITIONS: u32 = 4;
-const WAIT: Duration = Duration::from_secs(10);
-
-fn peer_config() -> PeerConfig {
-    PeerConfig::new("localhost")
-        .hub("records", PARTITIONS)
-        .hub("deadletter", 1)
-}
 
 /// What one run left at the peer: per partition, the events in arrival order.
 struct Run {

@@ -15,6 +15,19 @@ use serde_json::Value;
 
 use super::post_chunked;
 
+/// Partitions of the peer's records hub.
+pub const PARTITIONS: u32 = 4;
+/// How long a test waits for the peer to hold what it expects.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The peer as the end-to-end tests run it: a records hub of [`PARTITIONS`] partitions and a
+/// dead-letter hub.
+pub fn peer_config() -> eventhubs_peer::PeerConfig {
+    eventhubs_peer::PeerConfig::new("localhost")
+        .hub("records", PARTITIONS)
+        .hub("deadletter", 1)
+}
+
 pub fn emulator_connection(addr: SocketAddr, key_name: &str) -> String {
     format!("Endpoint=sb://localhost:{}/;SharedAccessKeyName={key_name};SharedAccessKey=ZGV2a2V5;UseDevelopmentEmulator=true", addr.port())
 }
