@@ -117,11 +117,12 @@ impl<'r> MessageBatch<'r> {
         let id_member = keys.message_ids.and_then(|(many, _)| metadata.get(many));
         let message_ids = id_member.and_then(|member| read_items(member, TextItem, slow_text));
         let system_member = keys.system.and_then(|key| metadata.get(key));
+        // The arrays read here are checked; the system properties are not read unless an
+        // enqueued time is missing, so their length is not worth a parse of their own.
         let lengths = [
             attributes.as_ref().map(Vec::len),
             direct.as_ref().map(Vec::len),
             message_ids.as_ref().map(Vec::len),
-            system_member.and_then(Member::json_array_len),
         ];
         let misaligned = lengths
             .into_iter()
