@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
-use adt_bridge::adt::decode_event_grid;
+use adt_bridge::adt::EventGridEvent;
 use adt_bridge::config::delivery::delivery_settings;
 use adt_bridge::config::eventhubs::TWINS_HUB;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
@@ -20,7 +20,7 @@ use adt_bridge::demo::DemoOptions;
 use adt_bridge::digital_twins::setup::setup;
 use adt_bridge::digital_twins::{CredentialTokens, DigitalTwinsClient};
 use adt_bridge::host::{serve, App, Server};
-use adt_bridge::records::transform_batch;
+use adt_bridge::records::process;
 use adt_bridge::simulator::models::models;
 use adt_bridge::simulator::{relationships, twins, Factory, FactoryConfig};
 use adt_bridge::sink::eventhubs::{
@@ -281,11 +281,11 @@ fn transform_file(file: &std::path::Path) -> anyhow::Result<()> {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let events: Vec<serde_json::Value> =
         serde_json::from_str(&text).context("the file must hold a JSON array of events")?;
-    let now = Timestamp::from_instant(chrono::Utc::now(), 7);
-    let decoded = events
-        .iter()
-        .map(|e| decode_event_grid(e, options.decoded_kinds()));
-    let outcome = transform_batch(decoded, &options, now);
+    let outcome = process(
+        events.iter().map(EventGridEvent),
+        &options,
+        Timestamp::now(),
+    );
     for (_, body) in outcome.records.with_bodies() {
         println!("{body}");
     }

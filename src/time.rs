@@ -51,6 +51,12 @@ impl Timestamp {
         }
     }
 
+    /// This machine's clock, to 100 ns (ADT's precision): the fallback when the input carries
+    /// no time, read only at the edges (the host, `transform-file`).
+    pub fn now() -> Self {
+        Self::from_instant(chrono::Utc::now(), 7)
+    }
+
     /// The instant.
     pub fn instant(&self) -> DateTime<Utc> {
         self.instant

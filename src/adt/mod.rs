@@ -8,6 +8,7 @@ mod decode;
 mod eventgrid;
 mod eventhub;
 mod ids;
+mod message;
 mod notification;
 mod patch;
 mod pointer;
@@ -21,6 +22,7 @@ pub use eventhub::{
     PropertyText,
 };
 pub use ids::{EventId, ModelId, Source, TwinId};
+pub use message::{EventGridEvent, Message};
 pub use notification::{Content, EventKind, EventKinds, EventType, Header, Notification};
 pub use patch::{InvalidOp, InvalidOpReason, Patch, PatchOp};
 pub use pointer::{Pointer, PointerError, MAX_PATH_SEGMENTS};

@@ -1,5 +1,5 @@
 //! The simulated stretch through the bridge's own path: factory ticks become ADT Event Hub
-//! notifications, batches of them go through `decode_event_hub` and `transform_batch` exactly as
+//! notifications, batches of them go through `records::process` exactly as
 //! an Event Hub trigger invocation would, and every record body becomes one line of JSON.
 
 use std::fs::File;
@@ -9,9 +9,9 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 
 use super::DemoError;
-use crate::adt::{decode_event_hub, EventHubMessage};
+use crate::adt::EventHubMessage;
 use crate::config::delivery::{Packing, DEFAULT_PACKED_EVENT_BYTES};
-use crate::records::{transform_batch, Records, Summary, TransformOptions};
+use crate::records::{process, Records, Summary, TransformOptions};
 use crate::simulator::{twin_update_event, Factory};
 use crate::sink::packing::{pack, EventCost};
 use crate::sink::partition::positions_by_partition;
@@ -93,9 +93,7 @@ fn invoke(
         .and_then(|message| message.enqueued_time)
         .map(|t| Timestamp::from_instant(t.instant() + Duration::seconds(1), 7))
         .expect("a batch is never empty and every message has an enqueued time");
-    let kinds = options.decoded_kinds();
-    let decoded = batch.iter().map(|message| decode_event_hub(message, kinds));
-    let outcome = transform_batch(decoded, options, now);
+    let outcome = process(batch, options, now);
     stats.batches += 1;
     stats.events += outcome.summary.events;
     stats.not_recorded += not_recorded(&outcome.summary);

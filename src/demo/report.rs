@@ -59,7 +59,7 @@ impl fmt::Display for DemoReport {
         )?;
         writeln!(
             f,
-            "Bridge: {} notifications in {} invocations (decode_event_hub, transform_batch, tsi) \
+            "Bridge: {} notifications in {} invocations (records::process, tsi) \
              gave {} records; {} not recorded.",
             p.events, p.batches, p.records, p.not_recorded
         )?;

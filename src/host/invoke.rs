@@ -6,20 +6,18 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tracing::{error, info, warn};
-use warp::http::StatusCode;
 
-use super::answer::Answer;
+use super::answer::{Answer, Refusal};
 use super::batch::MessageBatch;
 use super::hold::send_holding;
 use super::logged::{log_event, Attempts};
 use super::request::InvocationRequest;
-use crate::adt::{decode_broker_message, decode_event_grid, Decoded, Unusable, UnusableReason};
+use crate::adt::{Decoded, EventGridEvent, Unusable, UnusableReason};
 use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
 use crate::config::DEFAULT_SERVICE_BUS_HOLD;
-use crate::records::{transform_batch, BatchOutcome, TransformOptions};
+use crate::records::{process, BatchOutcome, TransformOptions};
 use crate::sink::{DeadLetter, RecordSink};
 use crate::tick_delivery::Simulator;
-use crate::time::Timestamp;
 
 /// The Event Hub triggered function's name (its folder under `functions/`) and binding.
 pub const EVENT_HUB_FUNCTION: &str = "TwinUpdatesEventHub";
@@ -93,7 +91,7 @@ struct RawEvent<'a> {
 pub async fn event_hub(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
     let batch = match request.event_hub_batch(EVENT_HUB_BINDING) {
         Ok(batch) => batch,
-        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return Refusal::from(e).into(),
     };
     messages(app, EVENT_HUB_FUNCTION, request, &batch, None).await
 }
@@ -108,7 +106,7 @@ pub async fn service_bus(
 ) -> Answer {
     let batch = match request.service_bus_batch(SERVICE_BUS_BINDING) {
         Ok(batch) => batch,
-        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return Refusal::from(e).into(),
     };
     let hold = Some(app.service_bus_hold);
     messages(app, SERVICE_BUS_FUNCTION, request, &batch, hold).await
@@ -128,9 +126,7 @@ async fn messages(
             "metadata arrays do not match the batch length; missing entries are empty"
         );
     }
-    let kinds = app.options.decoded_kinds();
-    let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
-    let outcome = transform_batch(decoded, &app.options, now(request));
+    let outcome = process(batch.messages(), &app.options, request.now());
     // Only unusable events are dead-lettered with their properties: only theirs are read whole.
     let properties: BTreeMap<usize, Map<String, Value>> = outcome
         .unusable
@@ -150,19 +146,22 @@ async fn messages(
 pub async fn event_grid(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
     let event = match request.event_grid_event(EVENT_GRID_BINDING) {
         Ok(event) => event,
-        Err(e) => return Answer::refused(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return Refusal::from(e).into(),
     };
-    let (decoded, body) = match &event {
+    let (outcome, body) = match &event {
         Value::String(text) => (
-            Decoded::Unusable(not_an_event(text)),
+            process(
+                [Decoded::Unusable(not_an_event(text))],
+                &app.options,
+                request.now(),
+            ),
             text.clone().into_bytes(),
         ),
         event => (
-            decode_event_grid(event, app.options.decoded_kinds()),
+            process([EventGridEvent(event)], &app.options, request.now()),
             serde_json::to_vec(event).unwrap_or_default(),
         ),
     };
-    let outcome = transform_batch([decoded], &app.options, now(request));
     let no_properties = Map::new();
     let raw = |_: usize| RawEvent {
         body: &body,
@@ -185,13 +184,6 @@ fn not_an_event(text: &str) -> Unusable {
     }
 }
 
-/// The invocation's time: the host's `sys.UtcNow`, else this machine's clock.
-fn now(request: &InvocationRequest<'_>) -> Timestamp {
-    request
-        .utc_now()
-        .unwrap_or_else(|| Timestamp::from_instant(chrono::Utc::now(), 7))
-}
-
 /// Sends the records, dead-letters what is unusable, and answers.
 async fn deliver<'a>(
     app: &App,
@@ -211,7 +203,7 @@ async fn deliver<'a>(
     }
     let delivery = match send_holding(app.sink.as_ref(), &outcome.records, hold).await {
         Ok(delivery) => delivery,
-        Err(e) => return failed(function, &e.to_string(), &outcome),
+        Err(e) => return failed(function, &e, &outcome),
     };
     for &index in &delivery.too_large {
         let record = &outcome.records[index];
@@ -289,17 +281,12 @@ fn unusable_event(index: usize, unusable: &Unusable, raw: &RawEvent<'_>) -> Dead
     }
 }
 
-fn failed(function: &str, error: &str, outcome: &BatchOutcome) -> Answer {
+fn failed(function: &str, error: &impl std::fmt::Display, outcome: &BatchOutcome) -> Answer {
     error!(
-        error,
+        %error,
         events = outcome.summary.events,
         records = outcome.records.len(),
         "delivery failed; the host will retry"
     );
-    Answer::failed(
-        error,
-        vec![format!(
-            "{function}: delivery failed, the host will retry: {error}"
-        )],
-    )
+    Answer::downstream_failure(function, "delivery failed, the host will retry", error)
 }

@@ -86,6 +86,11 @@ impl<'a> InvocationRequest<'a> {
         Timestamp::parse_time(&now)
     }
 
+    /// The invocation's time: [`InvocationRequest::utc_now`], else this machine's clock.
+    pub fn now(&self) -> Timestamp {
+        self.utc_now().unwrap_or_else(Timestamp::now)
+    }
+
     /// Which attempt at its input this invocation is (0 for the first), when the host tells:
     /// the retry count of a retry policy (Event Hubs, counted from 0), or Service Bus's delivery
     /// count (counted from 1). Event Grid tells nothing.

@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use bytes::Buf;
 use futures_util::{Stream, TryStreamExt};
-use warp::http::{Method, StatusCode};
+use warp::http::Method;
 use warp::Filter;
 
-use super::answer::Answer;
+use super::answer::{Answer, Refusal};
 use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION, SERVICE_BUS_FUNCTION};
 use super::logged::log_request;
-use super::request::InvocationRequest;
+use super::request::{EnvelopeError, InvocationRequest};
 use super::timer::{factory_simulator, SIMULATOR_FUNCTION};
 
 /// Header carrying the invocation id.
@@ -47,7 +47,7 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
              server: Arc<Server>| async move {
                 // A declared length past the bound is refused before a byte of the body is read.
                 if declared.is_some_and(|length| length > server.max_request_bytes as u64) {
-                    return too_large(server.max_request_bytes);
+                    return Refusal::TooLarge(server.max_request_bytes).into();
                 }
                 let expected = declared.map_or(0, |length| length as usize);
                 let body = match read_bounded(body, server.max_request_bytes, expected).await {
@@ -86,14 +86,11 @@ async fn invoke_function(
 ) -> Answer {
     let app = &server.app;
     if !FUNCTIONS.contains(&function) {
-        return Answer::refused(
-            StatusCode::NOT_FOUND,
-            &format!("no function named {function:?}"),
-        );
+        return Refusal::NoSuchFunction(function.to_owned()).into();
     }
     let request = match InvocationRequest::parse(body) {
         Ok(request) => request,
-        Err(e) => return unreadable(app, function, body, &e.to_string()),
+        Err(e) => return unreadable(app, function, body, e),
     };
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
@@ -106,11 +103,11 @@ async fn invoke_function(
 /// A request that is not an invocation: refused on early attempts, so the host retries it; from
 /// `BRIDGE_DEADLETTER_ATTEMPTS` on, written to the error log and answered as done, so that it
 /// cannot hold an Event Hubs partition for good.
-fn unreadable(app: &App, function: &str, body: &[u8], problem: &str) -> Answer {
+fn unreadable(app: &App, function: &str, body: &[u8], problem: EnvelopeError) -> Answer {
     if app.attempts.of_request(body) < app.deadletter_attempts {
-        return Answer::refused(StatusCode::BAD_REQUEST, problem);
+        return Refusal::from(problem).into();
     }
-    log_request(function, body, problem);
+    log_request(function, body, &problem.to_string());
     Answer::delivered(vec![format!(
         "{function}: the request could not be read and was kept in the log: {problem}"
     )])
@@ -120,16 +117,12 @@ fn unreadable(app: &App, function: &str, body: &[u8], problem: &str) -> Answer {
 /// 404 for any other path.
 fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     let name = path.as_str().trim_matches('/');
-    let served = name.is_empty() || FUNCTIONS.contains(&name);
-    let status = if served {
-        StatusCode::METHOD_NOT_ALLOWED
+    let path = path.as_str().to_owned();
+    if name.is_empty() || FUNCTIONS.contains(&name) {
+        Refusal::WrongMethod { method, path }.into()
     } else {
-        StatusCode::NOT_FOUND
-    };
-    Answer::refused(
-        status,
-        &format!("{method} {} is not served here", path.as_str()),
-    )
+        Refusal::UnknownPath { method, path }.into()
+    }
 }
 
 /// Reads the body, refusing it with 413 once it passes `limit` bytes. `expected` (the declared
@@ -142,17 +135,15 @@ where
     let mut collected = Vec::with_capacity(expected.min(limit));
     let mut body = std::pin::pin!(body);
     loop {
-        let chunk = body.try_next().await.map_err(|e| {
-            Answer::refused(
-                StatusCode::BAD_REQUEST,
-                &format!("the request body could not be read: {e}"),
-            )
-        })?;
+        let chunk = body
+            .try_next()
+            .await
+            .map_err(|e| Answer::from(Refusal::Unreadable(e.to_string())))?;
         let Some(mut chunk) = chunk else {
             return Ok(collected);
         };
         if collected.len() + chunk.remaining() > limit {
-            return Err(too_large(limit));
+            return Err(Refusal::TooLarge(limit).into());
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();
@@ -161,13 +152,6 @@ where
             chunk.advance(len);
         }
     }
-}
-
-fn too_large(limit: usize) -> Answer {
-    Answer::refused(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("the request body is larger than {limit} bytes (BRIDGE_MAX_REQUEST_BYTES)"),
-    )
 }
 
 #[cfg(test)]

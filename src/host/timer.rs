@@ -5,7 +5,6 @@ use tracing::{error, info};
 use super::answer::Answer;
 use super::request::InvocationRequest;
 use crate::tick_delivery::Simulator;
-use crate::time::Timestamp;
 
 /// The timer function's name (its folder under `functions/`).
 pub const SIMULATOR_FUNCTION: &str = "FactorySimulator";
@@ -31,9 +30,7 @@ pub async fn factory_simulator(
         .and_then(super::members::Member::json_value)
         .and_then(|timer| timer.get("IsPastDue").and_then(serde_json::Value::as_bool))
         .unwrap_or(false);
-    let now = request
-        .utc_now()
-        .unwrap_or_else(|| Timestamp::from_instant(chrono::Utc::now(), 7));
+    let now = request.now();
     let tick = simulator.factory.tick(now.instant(), true);
     match delivery.deliver(&tick).await {
         Ok(delivered) => {
@@ -43,10 +40,7 @@ pub async fn factory_simulator(
         }
         Err(e) => {
             error!(error = %e, "simulator tick not delivered");
-            Answer::failed(
-                &e.to_string(),
-                vec![format!("{SIMULATOR_FUNCTION}: tick not delivered: {e}")],
-            )
+            Answer::downstream_failure(SIMULATOR_FUNCTION, "tick not delivered", &e)
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::options::TransformOptions;
 use super::{transform_into, Records};
-use crate::adt::{Decoded, InvalidOp, TwinId, Unusable, UnusableReason};
+use crate::adt::{Decoded, InvalidOp, Message, TwinId, Unusable, UnusableReason};
 use crate::time::Timestamp;
 
 /// Counts of what happened to a batch's events.
@@ -74,6 +74,19 @@ pub struct BatchOutcome {
     pub invalid_ops: Vec<(usize, TwinId, InvalidOp)>,
     /// The counts.
     pub summary: Summary,
+}
+
+/// The pipeline's pure middle, for every caller (the functions, the demo, `transform-file`, the
+/// benches, the tests and the fuzz targets): each message decoded, keeping the notification kinds
+/// `options` asks for, and transformed into records stamped, where nothing better is known, with
+/// `now`.
+pub fn process<M: Message>(
+    messages: impl IntoIterator<Item = M>,
+    options: &TransformOptions,
+    now: Timestamp,
+) -> BatchOutcome {
+    let kinds = options.decoded_kinds();
+    transform_batch(messages.into_iter().map(|m| m.decode(kinds)), options, now)
 }
 
 /// Transforms a batch of decoded events. Each event is independent of the others: the records of
