@@ -8,13 +8,11 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use adt_bridge::adt::{
-    decode_broker_message, decode_event_grid, decode_event_hub, EventHubMessage,
-};
+use adt_bridge::adt::{decode_broker_message, EventGridEvent, EventHubMessage};
 use adt_bridge::config::delivery::{Packing, DEFAULT_PACKED_EVENT_BYTES};
 use adt_bridge::host::InvocationRequest;
 use adt_bridge::records::Records;
-use adt_bridge::records::{transform_batch, TransformOptions};
+use adt_bridge::records::{process, TransformOptions};
 use adt_bridge::sink::packing::pack;
 use adt_bridge::sink::partition::positions_by_partition;
 use adt_bridge::time::Timestamp;
@@ -63,13 +61,7 @@ fn decode_and_transform(
     options: &TransformOptions,
     now: Timestamp,
 ) -> usize {
-    let kinds = options.decoded_kinds();
-    let outcome = transform_batch(
-        messages.iter().map(|m| decode_event_hub(m, kinds)),
-        options,
-        now,
-    );
-    outcome.records.len()
+    process(messages, options, now).records.len()
 }
 
 fn event_hub(c: &mut Criterion) {
@@ -87,9 +79,7 @@ fn event_hub(c: &mut Criterion) {
             b.iter(|| {
                 let request = InvocationRequest::parse(black_box(body)).unwrap();
                 let batch = request.event_hub_batch("events").unwrap();
-                let kinds = options.decoded_kinds();
-                let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
-                transform_batch(decoded, &options, now).records.len()
+                process(batch.messages(), &options, now).records.len()
             })
         });
         group.finish();
@@ -121,13 +111,9 @@ fn event_grid(c: &mut Criterion) {
             let request = InvocationRequest::parse(black_box(&body)).unwrap();
             let event = request.event_grid_event("event").unwrap();
             let now = Timestamp::parse("2026-05-01T12:05:00Z").unwrap();
-            transform_batch(
-                [decode_event_grid(&event, options.decoded_kinds())],
-                &options,
-                now,
-            )
-            .records
-            .len()
+            process([EventGridEvent(&event)], &options, now)
+                .records
+                .len()
         })
     });
     group.finish();
@@ -161,8 +147,7 @@ fn envelope(c: &mut Criterion) {
                 let request = InvocationRequest::parse(black_box(body)).unwrap();
                 let now = request.utc_now().unwrap();
                 let batch = request.event_hub_batch("events").unwrap();
-                let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
-                transform_batch(decoded, &options, now).records.len()
+                process(batch.messages(), &options, now).records.len()
             })
         });
         // On to the event bodies the sink sends, for a 4-partition hub: packed (the default)
@@ -173,8 +158,7 @@ fn envelope(c: &mut Criterion) {
                     let request = InvocationRequest::parse(black_box(body)).unwrap();
                     let now = request.utc_now().unwrap();
                     let batch = request.event_hub_batch("events").unwrap();
-                    let decoded = batch.messages().map(|m| decode_broker_message(&m, kinds));
-                    let records = transform_batch(decoded, &options, now).records;
+                    let records = process(batch.messages(), &options, now).records;
                     event_bodies(&records, packing)
                 })
             });

@@ -22,5 +22,6 @@ pub mod host;
 pub mod records;
 pub mod simulator;
 pub mod sink;
+pub mod text;
 pub mod tick_delivery;
 pub mod time;

@@ -9,6 +9,8 @@ use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
+use crate::text::truncated;
+
 /// An instant in UTC plus the number of fractional-second digits to print (0 to 9).
 ///
 /// Equality, ordering and hashing look at the instant only: two spellings of the same moment
@@ -40,7 +42,7 @@ impl Timestamp {
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
         parse_fixed_layout(text.as_bytes())
             .or_else(|| parse_iso(text.trim()))
-            .ok_or_else(|| TimestampError(truncate(text, 64)))
+            .ok_or_else(|| TimestampError(truncated(text, 64)))
     }
 
     /// A timestamp from an instant, printed with `digits` fractional digits (clamped to 9).
@@ -209,10 +211,6 @@ impl serde::Serialize for Timestamp {
             None => serializer.collect_str(self),
         }
     }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f…][Z]`, the layout ADT, the simulator and the Functions host write,

@@ -12,12 +12,12 @@ mod input;
 mod reference;
 
 use adt_bridge::adt::{
-    decode_broker_message, decode_event_grid, decode_event_hub, Decoded, EventHubMessage,
-    EventKinds,
+    decode_broker_message, decode_event_grid, decode_event_hub, Decoded, EventGridEvent,
+    EventHubMessage, EventKinds,
 };
 use adt_bridge::host::encoding::{json_array, json_value, text};
 use adt_bridge::host::{EnvelopeError, InvocationRequest, MessageBatch};
-use adt_bridge::records::{transform_batch, BatchOutcome, TransformOptions};
+use adt_bridge::records::{process, BatchOutcome, TransformOptions};
 use adt_bridge::time::Timestamp;
 use serde_json::Value;
 
@@ -195,7 +195,7 @@ fn event_hub_batch(request: &reference::Envelope, batch: &MessageBatch<'_>) {
 }
 
 /// One Event Hub message (selector bytes for its properties, then its body; see `input`) through
-/// `decode_event_hub` and `transform_batch`, in every format.
+/// `decode_event_hub` and `records::process`, in every format.
 pub fn transform_event_hub(data: &[u8]) -> String {
     let (message, kinds) = input::event_hub_message(&mut Bytes::new(data));
     let verdicts = check::option_sets(kinds).map(|options| {
@@ -207,7 +207,7 @@ pub fn transform_event_hub(data: &[u8]) -> String {
     verdicts.join("; ")
 }
 
-/// A JSON event through `decode_event_grid` and `transform_batch`, in every format; the same
+/// A JSON event through `decode_event_grid` and `records::process`, in every format; the same
 /// event as an Event Hub body without properties (structured mode) must decode alike.
 pub fn transform_event_grid(data: &[u8]) -> String {
     let Ok(event) = serde_json::from_slice::<Value>(data) else {
@@ -233,8 +233,8 @@ pub fn transform_event_grid(data: &[u8]) -> String {
 /// Transforms decoded events twice (the second must match: redeliveries get the same records and
 /// message ids), checks the outcome, and describes it.
 fn transformed(decoded: &[Decoded], options: &TransformOptions, now: Timestamp) -> String {
-    let outcome = transform_batch(decoded.iter().cloned(), options, now);
-    let again = transform_batch(decoded.iter().cloned(), options, now);
+    let outcome = process(decoded.iter().cloned(), options, now);
+    let again = process(decoded.iter().cloned(), options, now);
     assert_eq!(outcome, again, "the transform is deterministic");
     check::outcome(decoded, &outcome, options, now);
     verdict(options, &outcome)
@@ -257,7 +257,7 @@ pub fn request_end_to_end(data: &[u8]) -> String {
     if let Ok(batch) = request.event_hub_batch("events") {
         for options in check::option_sets(EventKinds::all()) {
             let decode = |m| decode_broker_message(&m, options.decoded_kinds());
-            let outcome = transform_batch(batch.messages().map(decode), &options, now);
+            let outcome = process(batch.messages(), &options, now);
             let decoded: Vec<Decoded> = batch.messages().map(decode).collect();
             check::outcome(&decoded, &outcome, &options, now);
             for (index, _) in &outcome.unusable {
@@ -271,7 +271,7 @@ pub fn request_end_to_end(data: &[u8]) -> String {
     if let Ok(event) = request.event_grid_event("event") {
         for options in check::option_sets(EventKinds::all()) {
             let decoded = vec![decode_event_grid(&event, options.decoded_kinds())];
-            let outcome = transform_batch(decoded.iter().cloned(), &options, now);
+            let outcome = process([EventGridEvent(&event)], &options, now);
             check::outcome(&decoded, &outcome, &options, now);
             let _ = serde_json::to_vec(&event).expect("an event serializes");
             verdicts.push(format!("grid {}", verdict(&options, &outcome)));

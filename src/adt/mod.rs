@@ -25,5 +25,6 @@ pub use ids::{EventId, ModelId, Source, TwinId};
 pub use message::{EventGridEvent, Message};
 pub use notification::{Content, EventKind, EventKinds, EventType, Header, Notification};
 pub use patch::{InvalidOp, InvalidOpReason, Patch, PatchOp};
+pub(crate) use pointer::Segments;
 pub use pointer::{Pointer, PointerError, MAX_PATH_SEGMENTS};
 pub use unusable::{Unusable, UnusableReason};

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
+use smallvec::SmallVec;
+
 /// A JSON Pointer such as `/Front/Temperature`, held as its unescaped segments.
 ///
 /// `~1` stands for `/` and `~0` for `~`; any other `~` sequence is malformed. The empty pointer
@@ -11,16 +13,12 @@ use std::hash::{Hash, Hasher};
 /// [`MAX_PATH_SEGMENTS`] segments.
 #[derive(Clone)]
 pub struct Pointer {
-    segments: Segments,
+    segments: Segments<String>,
 }
 
-/// Nearly every path a twin update carries has one segment, which is held without a `Vec`.
-#[derive(Clone)]
-enum Segments {
-    One(String),
-    /// Two or more.
-    Many(Vec<String>),
-}
+/// A path's segments. Nearly every path a twin update carries has one, which is held inline,
+/// without a list of its own.
+pub(crate) type Segments<T> = SmallVec<[T; 1]>;
 
 /// The most segments a property path may have. DTDL nests complex schemas five levels deep at
 /// most; a deeper path would make a `tsi` record nested as deep, which consumers' JSON readers
@@ -87,34 +85,19 @@ impl Pointer {
 
     /// A pointer from already unescaped segments (at least one).
     pub fn from_segments(segments: Vec<String>) -> Option<Self> {
-        match <[String; 1]>::try_from(segments) {
-            Ok([one]) => Some(Pointer {
-                segments: Segments::One(one),
-            }),
-            Err(many) => (!many.is_empty()).then_some(Pointer {
-                segments: Segments::Many(many),
-            }),
-        }
+        Self::collect(segments)
     }
 
     /// A pointer from unescaped segments (`None` if there are none), allocating a list only for
     /// two or more.
     pub(crate) fn collect<S: Into<String>>(segments: impl IntoIterator<Item = S>) -> Option<Self> {
-        let mut segments = segments.into_iter().map(Into::into);
-        let first = segments.next()?;
-        let segments = match segments.next() {
-            None => Segments::One(first),
-            Some(second) => Segments::Many([first, second].into_iter().chain(segments).collect()),
-        };
-        Some(Pointer { segments })
+        let segments: Segments<String> = segments.into_iter().map(Into::into).collect();
+        (!segments.is_empty()).then_some(Pointer { segments })
     }
 
     /// The unescaped segments, first to last.
     pub fn segments(&self) -> &[String] {
-        match &self.segments {
-            Segments::One(one) => std::slice::from_ref(one),
-            Segments::Many(many) => many,
-        }
+        &self.segments
     }
 
     /// The segments joined with `.`, the key style of dotted `tsi` records and `data-history` rows.

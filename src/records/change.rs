@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::adt::{Content, Patch, PatchOp, Pointer};
+use crate::adt::{Content, Patch, PatchOp, Pointer, Segments};
 use crate::time::Timestamp;
 
 /// What happened to a property.
@@ -20,7 +20,7 @@ pub(crate) enum Action<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Change<'a> {
     /// Unescaped path segments, at least one.
-    pub path: Segments<'a>,
+    pub path: Path<'a>,
     pub action: Action<'a>,
     /// When the value was measured at its source (`sourceTime`).
     pub source_time: Option<Timestamp>,
@@ -28,31 +28,15 @@ pub(crate) struct Change<'a> {
     pub update_time: Option<Timestamp>,
 }
 
-/// A path's segments. Most paths have one, which is held without a `Vec` of its own.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Segments<'a> {
-    One(&'a str),
-    Many(Vec<&'a str>),
+/// A path as borrowed segments, at least one.
+pub(crate) type Path<'a> = Segments<&'a str>;
+
+fn path_of(pointer: &Pointer) -> Path<'_> {
+    pointer.segments().iter().map(String::as_str).collect()
 }
 
-impl<'a> Segments<'a> {
-    fn of_pointer(pointer: &'a Pointer) -> Self {
-        match pointer.segments() {
-            [one] => Segments::One(one),
-            many => Segments::Many(many.iter().map(String::as_str).collect()),
-        }
-    }
-}
-
-impl<'a> std::ops::Deref for Segments<'a> {
-    type Target = [&'a str];
-
-    fn deref(&self) -> &[&'a str] {
-        match self {
-            Segments::One(one) => std::slice::from_ref(one),
-            Segments::Many(many) => many,
-        }
-    }
+fn path_of_one(name: &str) -> Path<'_> {
+    smallvec::smallvec![name]
 }
 
 /// Patches larger than this find duplicate paths with a map instead of a scan.
@@ -72,7 +56,7 @@ pub(crate) fn changes(content: &Content) -> Vec<Change<'_>> {
         Content::Telemetry { fields, .. } => fields
             .iter()
             .map(|(key, value)| Change {
-                path: Segments::One(key),
+                path: path_of_one(key),
                 action: Action::Set(value),
                 source_time: None,
                 update_time: None,
@@ -84,7 +68,7 @@ pub(crate) fn changes(content: &Content) -> Vec<Change<'_>> {
             time,
             ..
         } => vec![Change {
-            path: Segments::One(data_type),
+            path: path_of_one(data_type),
             action: Action::Set(value),
             source_time: *time,
             update_time: None,
@@ -102,7 +86,7 @@ fn patch_changes(patch: &Patch) -> Vec<Change<'_>> {
         .filter_map(|(index, op)| {
             let (path, action) = value_op(op)?;
             (!superseded.at(index, path)).then(|| Change {
-                path: Segments::of_pointer(path),
+                path: path_of(path),
                 action,
                 source_time: source_times.of_path(path),
                 update_time: None,
@@ -222,7 +206,7 @@ fn twin_changes<'a>(
                         .and_then(Timestamp::parse_time)
                 };
                 out.push(Change {
-                    path: Segments::Many(prefix.clone()),
+                    path: prefix.iter().copied().collect(),
                     action: Action::Set(value),
                     source_time: time("sourceTime"),
                     update_time: time("lastUpdateTime"),

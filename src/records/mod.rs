@@ -62,7 +62,7 @@ impl Record {
         out.reserve(event_id.len() + 4);
         out.push_str(event_id);
         out.push(':');
-        push_decimal(out, self.index);
+        out.push_str(itoa::Buffer::new().format(self.index));
     }
 
     /// The length of the record's JSON text in bytes.
@@ -313,13 +313,6 @@ pub(crate) fn transform_into(
             (0, 0)
         }
     }
-}
-
-fn push_decimal(out: &mut String, n: usize) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 #[cfg(test)]

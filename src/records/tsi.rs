@@ -211,7 +211,6 @@ fn insert_dotted<'a>(record: &mut Members<'a>, key: Cow<'a, str>, value: &'a Val
 
 #[cfg(test)]
 mod tests {
-    use super::super::change::Segments;
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
@@ -407,7 +406,7 @@ mod tests {
             let changes: Vec<Change<'_>> = raw
                 .iter()
                 .map(|(path, value, second)| Change {
-                    path: Segments::Many(path.iter().map(|n| NAMES[*n]).collect()),
+                    path: path.iter().map(|n| NAMES[*n]).collect(),
                     action: Action::Set(value),
                     source_time: Timestamp::parse(&format!("2026-05-01T12:00:{second:02}.5Z")).ok(),
                     update_time: None,

@@ -129,8 +129,8 @@ fn pack_arrays(records: &Records, positions: &[usize], bound: usize) -> Vec<OutE
 fn close(mut event: OutEvent) -> OutEvent {
     event.body.push(b']');
     event.message_id.push('+');
-    let count = event.records.len().to_string();
-    event.message_id.push_str(&count);
+    let count = event.records.len();
+    event.message_id.push_str(itoa::Buffer::new().format(count));
     event
 }
 

@@ -108,11 +108,6 @@ impl HubProducer {
         }
     }
 
-    /// How long one send on this hub may take in all (see `deadline` in the parent module).
-    pub fn deadline(&self) -> Duration {
-        self.deadline
-    }
-
     /// Runs `send` on the open client until it succeeds or the hub's deadline passes. Each
     /// attempt gets at most [`ATTEMPT_LIMIT`]; a failed attempt gives up its connection (the
     /// next opens a fresh one, which also reads the partitions again), an authorization failure
