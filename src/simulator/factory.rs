@@ -237,3 +237,69 @@ fn replace(path: &str, value: Value) -> Value {
     op.insert("value".to_owned(), value);
     Value::Object(op)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// What ADT receives for one tick of the default factory (seed 1) with source times, written
+    /// out: one op per line, members in the order `op`, `path`, `value`, integers without a
+    /// fraction, source times with seven fractional digits.
+    const EXPECTED: [(&str, &str); 3] = [
+        (
+            "FanningRoastingStep",
+            concat!(
+                r#"[{"op":"replace","path":"/ChasisTemperature","value":136.01},"#,
+                r#"{"op":"replace","path":"/RoastingTime","value":36},"#,
+                r#"{"op":"replace","path":"/PowerUsage","value":77.5},"#,
+                r#"{"op":"replace","path":"/FanSpeed","value":13.13},"#,
+                r#"{"op":"replace","path":"/$metadata/ChasisTemperature/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/RoastingTime/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/PowerUsage/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/FanSpeed/sourceTime","value":"2026-05-02T12:00:05.0120000Z"}]"#,
+            ),
+        ),
+        (
+            "GrindingStep",
+            concat!(
+                r#"[{"op":"replace","path":"/ChasisTemperature","value":202.5},"#,
+                r#"{"op":"replace","path":"/GrindingTime","value":35},"#,
+                r#"{"op":"replace","path":"/PowerUsage","value":64.6},"#,
+                r#"{"op":"replace","path":"/Force","value":307.81},"#,
+                r#"{"op":"replace","path":"/Vibration","value":109.94},"#,
+                r#"{"op":"replace","path":"/$metadata/ChasisTemperature/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/GrindingTime/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/PowerUsage/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/Force/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/Vibration/sourceTime","value":"2026-05-02T12:00:05.0120000Z"}]"#,
+            ),
+        ),
+        (
+            "MouldingStep",
+            concat!(
+                r#"[{"op":"replace","path":"/ChasisTemperature","value":87.58},"#,
+                r#"{"op":"replace","path":"/PowerUsage","value":70.83},"#,
+                r#"{"op":"replace","path":"/$metadata/ChasisTemperature/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/PowerUsage/sourceTime","value":"2026-05-02T12:00:05.0120000Z"}]"#,
+            ),
+        ),
+    ];
+
+    #[test]
+    fn a_tick_serialises_to_the_json_patch_adt_receives() {
+        let at = Utc.with_ymd_and_hms(2026, 5, 2, 12, 0, 5).unwrap()
+            + chrono::Duration::milliseconds(12);
+        let tick = Factory::new(FactoryConfig::default()).tick(at, true);
+        let sent: Vec<(&str, String)> = tick
+            .updates
+            .iter()
+            .map(|u| (u.twin_id, serde_json::to_string(&u.patch).unwrap()))
+            .collect();
+        let expected: Vec<(&str, String)> = EXPECTED
+            .iter()
+            .map(|&(id, patch)| (id, patch.to_owned()))
+            .collect();
+        assert_eq!(sent, expected);
+    }
+}
