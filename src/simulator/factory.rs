@@ -6,7 +6,9 @@
 //! a timer-driven process can stop and start again and its charts show no seam.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{Patch, PatchOperation, ReplaceOperation};
+use serde_json::{json, Value};
 
 use super::config::{millis, Band, FactoryConfig, IncidentConfig};
 use super::incidents::{Incident, IncidentKind, Schedule};
@@ -23,9 +25,9 @@ pub struct StepUpdate {
     pub twin_id: &'static str,
     /// The step's model id.
     pub model_id: &'static str,
-    /// A JSON Patch array: one `replace` per changing property, then (when asked for) one
+    /// The JSON Patch for ADT: one `replace` per changing property, then (when asked for) one
     /// `replace` of `/$metadata/<property>/sourceTime` per property.
-    pub patch: Value,
+    pub patch: Patch,
     /// The values in the patch, in patch order (integers as whole numbers).
     pub readings: Vec<(&'static str, f64)>,
 }
@@ -46,10 +48,11 @@ struct Signal {
     band: Band,
     integer: bool,
     key: u64,
-    /// `/<property>`, built once rather than per tick.
-    path: String,
+    /// `/<property>` as a JSON Pointer (a `~` or `/` in the name escaped), built once rather
+    /// than per tick.
+    path: PointerBuf,
     /// `/$metadata/<property>/sourceTime`.
-    source_time_path: String,
+    source_time_path: PointerBuf,
 }
 
 /// A step's signals and its incident schedule.
@@ -162,8 +165,8 @@ fn plan(
             band,
             integer,
             key: mix(seed, key(&format!("{twin}/{property}"))),
-            path: format!("/{property}"),
-            source_time_path: format!("/$metadata/{property}/sourceTime"),
+            path: PointerBuf::from_tokens([property]),
+            source_time_path: PointerBuf::from_tokens(["$metadata", property, "sourceTime"]),
         })
         .collect();
     let incidents = Schedule {
@@ -200,7 +203,7 @@ fn readings(plan: &StepPlan, t_ms: i64) -> Vec<(&'static str, f64)> {
 
 fn update(plan: &StepPlan, at: DateTime<Utc>, with_source_time: bool) -> StepUpdate {
     let readings = readings(plan, at.timestamp_millis());
-    let mut ops: Vec<Value> = plan
+    let mut ops: Vec<PatchOperation> = plan
         .signals
         .iter()
         .zip(&readings)
@@ -225,17 +228,16 @@ fn update(plan: &StepPlan, at: DateTime<Utc>, with_source_time: bool) -> StepUpd
         step: plan.step,
         twin_id: plan.step.twin_id(),
         model_id: plan.step.model_id(),
-        patch: Value::Array(ops),
+        patch: Patch(ops),
         readings,
     }
 }
 
-fn replace(path: &str, value: Value) -> Value {
-    let mut op = Map::with_capacity(3);
-    op.insert("op".to_owned(), Value::String("replace".to_owned()));
-    op.insert("path".to_owned(), Value::String(path.to_owned()));
-    op.insert("value".to_owned(), value);
-    Value::Object(op)
+fn replace(path: &PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Replace(ReplaceOperation {
+        path: path.clone(),
+        value,
+    })
 }
 
 #[cfg(test)]
