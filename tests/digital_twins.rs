@@ -7,6 +7,8 @@ use adt_bridge::digital_twins::setup::setup;
 use adt_bridge::digital_twins::{DigitalTwinsClient, StaticToken, API_VERSION};
 use adt_bridge::simulator::models::models;
 use adt_bridge::simulator::{relationships, twins};
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, Patch, PatchOperation, ReplaceOperation};
 use serde_json::{json, Value};
 use warp::http::{Method, StatusCode};
 use warp::Filter;
@@ -21,6 +23,8 @@ struct Seen {
     content_type: Option<String>,
     if_none_match: Option<String>,
     body: Value,
+    /// The body as it came, for byte comparisons.
+    text: String,
 }
 
 #[derive(Default)]
@@ -60,6 +64,7 @@ async fn stand_in() -> (String, Arc<Mutex<Instance>>) {
                     content_type: header("content-type"),
                     if_none_match: header("if-none-match"),
                     body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    text: String::from_utf8_lossy(&body).into_owned(),
                 };
                 let mut instance = shared.lock().unwrap();
                 instance.seen.push(seen.clone());
@@ -191,8 +196,16 @@ async fn a_patch_goes_to_the_twin_with_api_version_content_type_token_and_body()
     setup(&client, &models(), &twins(), &relationships())
         .await
         .unwrap();
-    let patch = json!([{"op": "replace", "path": "/Vibration", "value": 112.5},
-                       {"op": "add", "path": "/$metadata/Vibration/sourceTime", "value": "2026-05-01T12:00:00Z"}]);
+    let patch = Patch(vec![
+        PatchOperation::Replace(ReplaceOperation {
+            path: PointerBuf::from_tokens(["Vibration"]),
+            value: json!(112.5),
+        }),
+        PatchOperation::Add(AddOperation {
+            path: PointerBuf::from_tokens(["$metadata", "Vibration", "sourceTime"]),
+            value: json!("2026-05-01T12:00:00Z"),
+        }),
+    ]);
     client.patch_twin("GrindingStep", &patch).await.unwrap();
     let instance = state.lock().unwrap();
     let seen = instance.seen.last().unwrap();
@@ -204,7 +217,13 @@ async fn a_patch_goes_to_the_twin_with_api_version_content_type_token_and_body()
         Some("application/json-patch+json")
     );
     assert_eq!(seen.authorization.as_deref(), Some("Bearer test-token"));
-    assert_eq!(seen.body, patch);
+    assert_eq!(
+        seen.text,
+        concat!(
+            r#"[{"op":"replace","path":"/Vibration","value":112.5},"#,
+            r#"{"op":"add","path":"/$metadata/Vibration/sourceTime","value":"2026-05-01T12:00:00Z"}]"#
+        )
+    );
 }
 
 #[tokio::test]
@@ -213,7 +232,7 @@ async fn errors_name_the_status_and_the_request() {
     let wrong_token =
         DigitalTwinsClient::new(&base, Arc::new(StaticToken("expired".into()))).unwrap();
     let error = wrong_token
-        .patch_twin("GrindingStep", &json!([]))
+        .patch_twin("GrindingStep", &Patch::default())
         .await
         .unwrap_err()
         .to_string();

@@ -333,7 +333,8 @@ fn listing_incidents_is_the_same_whatever_the_window_cuts() {
 }
 
 fn check_patch(update: &StepUpdate, at: DateTime<Utc>, with_source_time: bool) {
-    let ops = update.patch.as_array().unwrap();
+    let patch = serde_json::to_value(&update.patch).unwrap();
+    let ops = patch.as_array().unwrap();
     let values = &ops[..update.readings.len()];
     for (op, (property, value)) in values.iter().zip(&update.readings) {
         assert_eq!(op["op"], "replace");

@@ -274,7 +274,8 @@ fn every_simulated_property_exists_in_its_step_model_and_fits_it() {
         .updates
     {
         let contents = contents(&models, update.model_id);
-        for op in update.patch.as_array().unwrap() {
+        let patch = serde_json::to_value(&update.patch).unwrap();
+        for op in patch.as_array().unwrap() {
             let name = op["path"].as_str().unwrap().trim_start_matches('/');
             let declared = property(&contents, name).expect("a declared property");
             assert!(

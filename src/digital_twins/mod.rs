@@ -6,6 +6,7 @@ pub mod setup;
 use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
+use json_patch::Patch;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
@@ -107,12 +108,13 @@ impl DigitalTwinsClient {
 
     /// Applies a JSON Patch to a twin (ADT raises the twin-update notification).
     #[tracing::instrument(skip(self, patch))]
-    pub async fn patch_twin(&self, twin_id: &str, patch: &Value) -> Result<(), ApiError> {
+    pub async fn patch_twin(&self, twin_id: &str, patch: &Patch) -> Result<(), ApiError> {
         let url = self.url(&["digitaltwins", twin_id]);
+        let body = serde_json::to_string(patch).expect("a JSON Patch serialises");
         self.call(
             Method::PATCH,
             url,
-            Some(patch),
+            Some(body),
             "application/json-patch+json",
             false,
         )
@@ -136,8 +138,8 @@ impl DigitalTwinsClient {
     /// Uploads models in one call (dependencies first in the list).
     pub async fn create_models(&self, models: &[Value]) -> Result<(), ApiError> {
         let url = self.url(&["models"]);
-        let body = Value::Array(models.to_vec());
-        self.call(Method::POST, url, Some(&body), "application/json", false)
+        let body = Value::Array(models.to_vec()).to_string();
+        self.call(Method::POST, url, Some(body), "application/json", false)
             .await?;
         Ok(())
     }
@@ -150,8 +152,14 @@ impl DigitalTwinsClient {
     ) -> Result<Created, ApiError> {
         let url = self.url(&["digitaltwins", twin_id]);
         created(
-            self.call(Method::PUT, url, Some(body), "application/json", true)
-                .await,
+            self.call(
+                Method::PUT,
+                url,
+                Some(body.to_string()),
+                "application/json",
+                true,
+            )
+            .await,
         )
     }
 
@@ -164,8 +172,14 @@ impl DigitalTwinsClient {
     ) -> Result<Created, ApiError> {
         let url = self.url(&["digitaltwins", source, "relationships", relationship_id]);
         created(
-            self.call(Method::PUT, url, Some(body), "application/json", true)
-                .await,
+            self.call(
+                Method::PUT,
+                url,
+                Some(body.to_string()),
+                "application/json",
+                true,
+            )
+            .await,
         )
     }
 
@@ -180,11 +194,12 @@ impl DigitalTwinsClient {
         url
     }
 
+    /// Sends one request; `body` is JSON text, sent with `content_type`.
     async fn call(
         &self,
         method: Method,
         url: Url,
-        body: Option<&Value>,
+        body: Option<String>,
         content_type: &str,
         only_if_absent: bool,
     ) -> Result<StatusCode, ApiError> {
@@ -192,9 +207,7 @@ impl DigitalTwinsClient {
         let token = self.tokens.token().await?;
         let mut request = self.http.request(method, url).bearer_auth(&token);
         if let Some(body) = body {
-            request = request
-                .header("Content-Type", content_type)
-                .body(body.to_string());
+            request = request.header("Content-Type", content_type).body(body);
         }
         if only_if_absent {
             request = request.header("If-None-Match", "*");

@@ -6,7 +6,9 @@
 //! a timer-driven process can stop and start again and its charts show no seam.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{Patch, PatchOperation, ReplaceOperation};
+use serde_json::{json, Value};
 
 use super::config::{millis, Band, FactoryConfig, IncidentConfig};
 use super::incidents::{Incident, IncidentKind, Schedule};
@@ -23,9 +25,9 @@ pub struct StepUpdate {
     pub twin_id: &'static str,
     /// The step's model id.
     pub model_id: &'static str,
-    /// A JSON Patch array: one `replace` per changing property, then (when asked for) one
+    /// The JSON Patch for ADT: one `replace` per changing property, then (when asked for) one
     /// `replace` of `/$metadata/<property>/sourceTime` per property.
-    pub patch: Value,
+    pub patch: Patch,
     /// The values in the patch, in patch order (integers as whole numbers).
     pub readings: Vec<(&'static str, f64)>,
 }
@@ -46,10 +48,11 @@ struct Signal {
     band: Band,
     integer: bool,
     key: u64,
-    /// `/<property>`, built once rather than per tick.
-    path: String,
+    /// `/<property>` as a JSON Pointer (a `~` or `/` in the name escaped), built once rather
+    /// than per tick.
+    path: PointerBuf,
     /// `/$metadata/<property>/sourceTime`.
-    source_time_path: String,
+    source_time_path: PointerBuf,
 }
 
 /// A step's signals and its incident schedule.
@@ -162,8 +165,8 @@ fn plan(
             band,
             integer,
             key: mix(seed, key(&format!("{twin}/{property}"))),
-            path: format!("/{property}"),
-            source_time_path: format!("/$metadata/{property}/sourceTime"),
+            path: PointerBuf::from_tokens([property]),
+            source_time_path: PointerBuf::from_tokens(["$metadata", property, "sourceTime"]),
         })
         .collect();
     let incidents = Schedule {
@@ -200,7 +203,7 @@ fn readings(plan: &StepPlan, t_ms: i64) -> Vec<(&'static str, f64)> {
 
 fn update(plan: &StepPlan, at: DateTime<Utc>, with_source_time: bool) -> StepUpdate {
     let readings = readings(plan, at.timestamp_millis());
-    let mut ops: Vec<Value> = plan
+    let mut ops: Vec<PatchOperation> = plan
         .signals
         .iter()
         .zip(&readings)
@@ -225,15 +228,80 @@ fn update(plan: &StepPlan, at: DateTime<Utc>, with_source_time: bool) -> StepUpd
         step: plan.step,
         twin_id: plan.step.twin_id(),
         model_id: plan.step.model_id(),
-        patch: Value::Array(ops),
+        patch: Patch(ops),
         readings,
     }
 }
 
-fn replace(path: &str, value: Value) -> Value {
-    let mut op = Map::with_capacity(3);
-    op.insert("op".to_owned(), Value::String("replace".to_owned()));
-    op.insert("path".to_owned(), Value::String(path.to_owned()));
-    op.insert("value".to_owned(), value);
-    Value::Object(op)
+fn replace(path: &PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Replace(ReplaceOperation {
+        path: path.clone(),
+        value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// What ADT receives for one tick of the default factory (seed 1) with source times, written
+    /// out: one op per line, members in the order `op`, `path`, `value`, integers without a
+    /// fraction, source times with seven fractional digits.
+    const EXPECTED: [(&str, &str); 3] = [
+        (
+            "FanningRoastingStep",
+            concat!(
+                r#"[{"op":"replace","path":"/ChasisTemperature","value":136.01},"#,
+                r#"{"op":"replace","path":"/RoastingTime","value":36},"#,
+                r#"{"op":"replace","path":"/PowerUsage","value":77.5},"#,
+                r#"{"op":"replace","path":"/FanSpeed","value":13.13},"#,
+                r#"{"op":"replace","path":"/$metadata/ChasisTemperature/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/RoastingTime/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/PowerUsage/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/FanSpeed/sourceTime","value":"2026-05-02T12:00:05.0120000Z"}]"#,
+            ),
+        ),
+        (
+            "GrindingStep",
+            concat!(
+                r#"[{"op":"replace","path":"/ChasisTemperature","value":202.5},"#,
+                r#"{"op":"replace","path":"/GrindingTime","value":35},"#,
+                r#"{"op":"replace","path":"/PowerUsage","value":64.6},"#,
+                r#"{"op":"replace","path":"/Force","value":307.81},"#,
+                r#"{"op":"replace","path":"/Vibration","value":109.94},"#,
+                r#"{"op":"replace","path":"/$metadata/ChasisTemperature/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/GrindingTime/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/PowerUsage/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/Force/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/Vibration/sourceTime","value":"2026-05-02T12:00:05.0120000Z"}]"#,
+            ),
+        ),
+        (
+            "MouldingStep",
+            concat!(
+                r#"[{"op":"replace","path":"/ChasisTemperature","value":87.58},"#,
+                r#"{"op":"replace","path":"/PowerUsage","value":70.83},"#,
+                r#"{"op":"replace","path":"/$metadata/ChasisTemperature/sourceTime","value":"2026-05-02T12:00:05.0120000Z"},"#,
+                r#"{"op":"replace","path":"/$metadata/PowerUsage/sourceTime","value":"2026-05-02T12:00:05.0120000Z"}]"#,
+            ),
+        ),
+    ];
+
+    #[test]
+    fn a_tick_serialises_to_the_json_patch_adt_receives() {
+        let at = Utc.with_ymd_and_hms(2026, 5, 2, 12, 0, 5).unwrap()
+            + chrono::Duration::milliseconds(12);
+        let tick = Factory::new(FactoryConfig::default()).tick(at, true);
+        let sent: Vec<(&str, String)> = tick
+            .updates
+            .iter()
+            .map(|u| (u.twin_id, serde_json::to_string(&u.patch).unwrap()))
+            .collect();
+        let expected: Vec<(&str, String)> = EXPECTED
+            .iter()
+            .map(|&(id, patch)| (id, patch.to_owned()))
+            .collect();
+        assert_eq!(sent, expected);
+    }
 }

@@ -6,6 +6,7 @@
 //! so a redelivery after a restart deduplicates downstream.
 
 use chrono::{DateTime, Utc};
+use json_patch::Patch;
 use serde_json::{Map, Value};
 
 use super::factory::StepUpdate;
@@ -85,7 +86,7 @@ pub fn twin_update_event(
 struct UpdateBody<'a> {
     #[serde(rename = "modelId")]
     model_id: &'a str,
-    patch: &'a Value,
+    patch: &'a Patch,
 }
 
 /// 32 stable pseudo-random bytes from (twin id, instant). Not cryptographic: ids only need to be
