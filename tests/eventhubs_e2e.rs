@@ -1,19 +1,24 @@
 //! End to end: the real server and the Event Hubs sink against the local Event Hubs peer.
 //! Host-shaped requests go in; the peer shows exactly what reached the records and dead-letter hubs.
+//! The records it must hold are the transform table's, written by hand (`eventhubs_e2e/table.rs`).
 
 mod support;
+#[path = "transform_table/case.rs"]
+#[allow(dead_code)] // the table runner reads every field; these tests read a part
+mod transform_case;
+mod eventhubs_e2e {
+    pub mod table;
+}
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adt_bridge::adt::decode_broker_message;
 use adt_bridge::config::eventhubs::hub_settings;
-use adt_bridge::config::transform_options;
-use adt_bridge::host::{serve, App, InvocationRequest, Server};
-use adt_bridge::records::{transform_batch, OwnedRecord as Record};
+use adt_bridge::host::{serve, App, Server};
 use adt_bridge::sink::partition::partition_index;
+use eventhubs_e2e::table::{Expected, TableBatch};
 use eventhubs_peer::{Peer, PeerConfig, ReceivedEvent};
 use serde_json::{json, Value};
 use support::bridge::{emulator_connection, peer_config, quick_retry, Bridge, PARTITIONS, WAIT};
@@ -30,24 +35,15 @@ fn emulator_settings(addr: SocketAddr, format: &str) -> Vec<(&'static str, Strin
     ]
 }
 
-/// The records the transform makes of a request: what the peer must end up holding.
-fn expected_records(request: &Value, format: &str) -> Vec<Record> {
-    let map = BTreeMap::from([("BRIDGE_RECORD_FORMAT", format)]);
-    let options = transform_options(&map).unwrap();
-    let body = request.to_string();
-    let parsed = InvocationRequest::parse(body.as_bytes()).unwrap();
-    let batch = parsed.event_hub_batch("events").unwrap();
-    let decoded = batch
-        .messages()
-        .map(|m| decode_broker_message(&m, options.decoded_kinds()));
-    transform_batch(decoded, &options, parsed.utc_now().unwrap())
-        .records
-        .to_owned_records()
+/// Checks the peer holds exactly `expected` (each once) in per-twin order.
+fn assert_delivered_exactly(received: &[ReceivedEvent], expected: &[Expected]) {
+    assert_holds_exactly(received, expected);
+    assert_in_twin_order(received, expected);
 }
 
 /// Checks the peer holds exactly `expected` (each once), on the partition the service would pick
-/// for the twin, in per-twin order, with body, content type, message id and properties.
-fn assert_delivered_exactly(received: &[ReceivedEvent], expected: &[Record], format: &str) {
+/// for the twin, with body, content type, message id and properties.
+fn assert_holds_exactly(received: &[ReceivedEvent], expected: &[Expected]) {
     assert_eq!(received.len(), expected.len(), "event count");
     let by_id: HashMap<&str, &ReceivedEvent> = received
         .iter()
@@ -55,69 +51,54 @@ fn assert_delivered_exactly(received: &[ReceivedEvent], expected: &[Record], for
         .collect();
     assert_eq!(by_id.len(), expected.len(), "message ids are unique");
     for record in expected {
-        let event = by_id[record.message_id.as_str()];
-        assert_eq!(String::from_utf8_lossy(&event.body), record.body);
+        let event = by_id
+            .get(record.message_id.as_str())
+            .unwrap_or_else(|| panic!("no event {}", record.message_id));
+        assert_eq!(
+            String::from_utf8_lossy(&event.body),
+            record.body,
+            "{}",
+            record.message_id
+        );
         assert_eq!(event.content_type.as_deref(), Some("application/json"));
-        let partition = partition_index(record.twin_id.as_str(), PARTITIONS as usize).to_string();
+        let partition = partition_index(&record.twin_id, PARTITIONS as usize).to_string();
         assert_eq!(
             event.partition_id.as_deref(),
             Some(partition.as_str()),
             "twin {}",
             record.twin_id
         );
-        assert_eq!(
-            event.properties["cloudEvents:id"],
-            record.origin.event_id.as_str()
-        );
-        assert_eq!(
-            event.properties["cloudEvents:type"],
-            "Microsoft.DigitalTwins.Twin.Update"
-        );
-        assert_eq!(
-            event.properties["cloudEvents:source"],
-            "cocoa-works.api.weu.digitaltwins.azure.net"
-        );
-        assert_eq!(event.properties["recordFormat"], format);
-    }
-    let mut last_seen: HashMap<String, usize> = HashMap::new();
-    let position: HashMap<&str, usize> = expected
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.message_id.as_str(), i))
-        .collect();
-    for event in received {
-        let index = position[event.message_id.as_deref().unwrap()];
-        let twin = expected[index].twin_id.to_string();
-        if let Some(previous) = last_seen.insert(twin.clone(), index) {
-            assert!(previous < index, "twin {twin}: records out of order");
-        }
+        assert_eq!(event.properties, record.properties, "{}", record.message_id);
     }
 }
 
-fn batch(size: usize) -> Value {
-    let events: Vec<_> = (0..size)
-        .map(|i| {
-            let twin = format!("Step-{}", i % 7);
-            twin_update(
-                i,
-                &twin,
-                json!([{"op": "replace", "path": "/ChasisTemperature", "value": 200 + i},
-                                         {"op": "replace", "path": "/PowerUsage", "value": 70.5}]),
-            )
-        })
+/// Checks each twin's records of `expected` arrived in the order `expected` lists them.
+fn assert_in_twin_order(received: &[ReceivedEvent], expected: &[Expected]) {
+    let arrival: HashMap<&str, usize> = received
+        .iter()
+        .enumerate()
+        .map(|(at, event)| (event.message_id.as_deref().unwrap(), at))
         .collect();
-    event_hub_request(&events, HubRequestOptions::default())
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for record in expected {
+        let at = arrival[record.message_id.as_str()];
+        if let Some(before) = last.insert(record.twin_id.as_str(), at) {
+            assert!(before < at, "twin {}: records out of order", record.twin_id);
+        }
+    }
 }
 
 #[tokio::test]
 async fn tsi_records_reach_the_peer_exactly_over_the_emulator_connection_string() {
     let peer = Peer::start(peer_config()).await.unwrap();
     let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
-    let request = batch(50);
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let batch = TableBatch::new("tsi", 3, "");
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 200, "{body}");
-    let received = peer.wait_for_events("records", 50, WAIT).await;
-    assert_delivered_exactly(&received, &expected_records(&request, "tsi"), "tsi");
+    let received = peer
+        .wait_for_events("records", batch.expected.len(), WAIT)
+        .await;
+    assert_delivered_exactly(&received, &batch.expected);
     bridge.stop();
     peer.stop().await;
 }
@@ -135,15 +116,13 @@ async fn data_history_rows_reach_the_peer_over_a_connection_string_with_entity_p
         ("BRIDGE_PACKING", "none".into()),
     ])
     .await;
-    let request = batch(20);
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let batch = TableBatch::new("data-history", 2, "");
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 200, "{body}");
-    let received = peer.wait_for_events("records", 40, WAIT).await;
-    assert_delivered_exactly(
-        &received,
-        &expected_records(&request, "data-history"),
-        "data-history",
-    );
+    let received = peer
+        .wait_for_events("records", batch.expected.len(), WAIT)
+        .await;
+    assert_delivered_exactly(&received, &batch.expected);
     bridge.stop();
     peer.stop().await;
 }
@@ -154,15 +133,17 @@ async fn the_peer_down_at_the_first_request_fails_it_and_the_retry_delivers_ever
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let bridge = Bridge::start(&emulator_settings(addr, "tsi")).await;
-    let request = batch(10);
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let batch = TableBatch::new("tsi", 1, "");
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 500, "{body}");
     assert!(body["Error"].is_string());
     let peer = Peer::start_on(peer_config(), addr).await.unwrap();
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 200, "{body}");
-    let received = peer.wait_for_events("records", 10, WAIT).await;
-    assert_delivered_exactly(&received, &expected_records(&request, "tsi"), "tsi");
+    let received = peer
+        .wait_for_events("records", batch.expected.len(), WAIT)
+        .await;
+    assert_delivered_exactly(&received, &batch.expected);
     bridge.stop();
     peer.stop().await;
 }
@@ -179,17 +160,21 @@ async fn until_delivered(bridge: &Bridge, request: &Value) -> usize {
     panic!("not delivered after 10 attempts");
 }
 
-/// Every expected record is present; duplicates (from retries) carry the same message id and body.
-fn assert_at_least_once(received: &[ReceivedEvent], expected: &[Record]) {
-    let mut seen: HashMap<&str, &ReceivedEvent> = HashMap::new();
+/// Every expected record is present, and every event the peer holds is an expected record with
+/// its body: duplicates (from retries) carry the same message id and body.
+fn assert_at_least_once(received: &[ReceivedEvent], expected: &[Expected]) {
+    let bodies: HashMap<&str, &str> = expected
+        .iter()
+        .map(|r| (r.message_id.as_str(), r.body.as_str()))
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for event in received {
         let id = event.message_id.as_deref().unwrap();
-        if let Some(first) = seen.insert(id, event) {
-            assert_eq!(
-                first.body, event.body,
-                "a duplicate carries the same record"
-            );
-        }
+        let body = bodies
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is no expected record"));
+        assert_eq!(&String::from_utf8_lossy(&event.body), body, "{id}");
+        *seen.entry(id).or_default() += 1;
     }
     for record in expected {
         assert!(
@@ -210,13 +195,13 @@ fn assert_at_least_once(received: &[ReceivedEvent], expected: &[Record]) {
 async fn a_connection_dropped_mid_batch_loses_nothing() {
     let peer = Peer::start(peer_config()).await.unwrap();
     let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
-    let request = batch(40);
+    let batch = TableBatch::new("tsi", 3, "");
     peer.faults().drop_connection_after_transfers(Some(1));
-    let attempts = until_delivered(&bridge, &request).await;
+    let attempts = until_delivered(&bridge, &batch.request).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let received = peer.events("records");
     println!("delivered after {attempts} attempt(s)");
-    assert_at_least_once(&received, &expected_records(&request, "tsi"));
+    assert_at_least_once(&received, &batch.expected);
     bridge.stop();
     peer.stop().await;
 }
@@ -225,14 +210,16 @@ async fn a_connection_dropped_mid_batch_loses_nothing() {
 async fn rejected_transfers_fail_the_invocation_until_the_hub_accepts_again() {
     let peer = Peer::start(peer_config()).await.unwrap();
     let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
-    let request = batch(15);
+    let batch = TableBatch::new("tsi", 1, "");
     peer.faults().set_reject_transfers(true);
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 500, "{body}");
     peer.faults().set_reject_transfers(false);
-    until_delivered(&bridge, &request).await;
-    let received = peer.wait_for_events("records", 15, WAIT).await;
-    assert_at_least_once(&received, &expected_records(&request, "tsi"));
+    until_delivered(&bridge, &batch.request).await;
+    let received = peer
+        .wait_for_events("records", batch.expected.len(), WAIT)
+        .await;
+    assert_at_least_once(&received, &batch.expected);
     bridge.stop();
     peer.stop().await;
 }
@@ -247,8 +234,8 @@ async fn refused_authentication_is_named_without_the_secret_and_the_secondary_ta
     peer.faults()
         .set_reject_token_containing(Some("skn=primary".into()));
     let bridge = Bridge::start(&settings).await;
-    let request = batch(5);
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let batch = TableBatch::new("tsi", 1, "");
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 500, "{body}");
     let error = body["Error"].as_str().unwrap();
     assert!(error.contains("authentication"), "{error}");
@@ -260,10 +247,12 @@ async fn refused_authentication_is_named_without_the_secret_and_the_secondary_ta
         emulator_connection(peer.addr(), "secondary"),
     ));
     let bridge = Bridge::start(&settings).await;
-    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &batch.request).await;
     assert_eq!(status, 200, "{body}");
-    let received = peer.wait_for_events("records", 5, WAIT).await;
-    assert_delivered_exactly(&received, &expected_records(&request, "tsi"), "tsi");
+    let received = peer
+        .wait_for_events("records", batch.expected.len(), WAIT)
+        .await;
+    assert_delivered_exactly(&received, &batch.expected);
     bridge.stop();
     peer.stop().await;
 }
@@ -422,58 +411,30 @@ async fn simulator_to_twins_hub_to_bridge_to_records_hub() {
     peer.stop().await;
 }
 
-/// Distinct events `first..first + size` over seven twins, so batches can be told apart.
-fn numbered_batch(first: usize, size: usize) -> Value {
-    let events: Vec<_> = (first..first + size)
-        .map(|i| {
-            let twin = format!("Step-{}", i % 7);
-            twin_update(
-                i,
-                &twin,
-                json!([{"op": "replace", "path": "/ChasisTemperature", "value": 200 + i}]),
-            )
-        })
-        .collect();
-    event_hub_request(&events, HubRequestOptions::default())
-}
-
 #[tokio::test]
 async fn invocations_in_flight_share_transfers_and_each_keeps_its_twins_in_order() {
     let peer = Peer::start(peer_config()).await.unwrap();
     // A slow hub, so invocations arrive while a partition's transfer is in flight.
     peer.faults().set_settle_delay(Duration::from_millis(50));
     let bridge = Arc::new(Bridge::start(&emulator_settings(peer.addr(), "tsi")).await);
-    let requests: Vec<Value> = (0..12).map(|n| numbered_batch(n * 40, 40)).collect();
-    let posts = requests.iter().map(|request| {
+    // Distinct event ids per invocation, so the batches can be told apart.
+    let batches: Vec<TableBatch> = (0..12)
+        .map(|n| TableBatch::new("tsi", 2, &format!("invocation{n}-")))
+        .collect();
+    let posts = batches.iter().map(|batch| {
         let bridge = bridge.clone();
-        let request = request.clone();
+        let request = batch.request.clone();
         tokio::spawn(async move { bridge.post("TwinUpdatesEventHub", &request).await })
     });
     for answer in futures_util::future::join_all(posts).await {
         let (status, body) = answer.unwrap();
         assert_eq!(status, 200, "{body}");
     }
-    let expected: Vec<Vec<Record>> = requests
-        .iter()
-        .map(|request| expected_records(request, "tsi"))
-        .collect();
-    let all: Vec<Record> = expected.iter().flatten().cloned().collect();
+    let all: Vec<Expected> = batches.iter().flat_map(|b| b.expected.clone()).collect();
     let received = peer.wait_for_events("records", all.len(), WAIT).await;
-    assert_eq!(received.len(), all.len());
-    let arrival: HashMap<&str, usize> = received
-        .iter()
-        .enumerate()
-        .map(|(at, event)| (event.message_id.as_deref().unwrap(), at))
-        .collect();
-    assert_eq!(arrival.len(), all.len(), "every record once");
-    for records in &expected {
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        for record in records {
-            let at = arrival[record.message_id.as_str()];
-            if let Some(before) = last.insert(record.twin_id.as_str(), at) {
-                assert!(before < at, "twin {} out of order", record.twin_id);
-            }
-        }
+    assert_holds_exactly(&received, &all);
+    for batch in &batches {
+        assert_in_twin_order(&received, &batch.expected);
     }
     // Twelve invocations touching four partitions each would be 48 transfers one by one.
     let transfers = peer.transfer_count();

@@ -1,98 +1,31 @@
 //! Table tests: every rule of records.md and every event shape of adt-notifications.md, as
-//! fixtures in `tests/fixtures/transform/*.json` written by hand from the specs.
+//! fixtures in `tests/fixtures/transform/*.json` written by hand from the specs (the format is
+//! described in `transform_table/case.rs`).
 //!
-//! A fixture file holds a list of cases. Each case gives one event as a transport delivers it
-//! (`eventhub`: body + application properties + enqueued time; `eventgrid`: the event JSON), the
-//! invocation's `now`, optional settings, and what must come out, per record format: the exact
-//! records (compared as JSON, so `20` and `20.0` differ), their message ids, or a skip or an
-//! unusable reason.
+//! A case must expect something of every format it names, and name at least one: a case that
+//! expects nothing would pass whatever the transform did. `"records": []` is how a case says that
+//! no record comes out.
+
+mod transform_table {
+    pub mod case;
+}
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use adt_bridge::adt::{decode_event_grid, decode_event_hub, Decoded, EventHubMessage};
 use adt_bridge::config::transform_options;
 use adt_bridge::records::{transform_batch, RecordFormat};
 use adt_bridge::time::Timestamp;
-use base64::Engine;
-use serde_json::{Map, Value};
-
-#[derive(serde::Deserialize)]
-struct Case {
-    name: String,
-    transport: String,
-    event: Value,
-    #[serde(default)]
-    settings: BTreeMap<String, String>,
-    #[serde(default = "default_now")]
-    now: String,
-    expect: BTreeMap<String, Expect>,
-}
-
-fn default_now() -> String {
-    "2026-05-01T12:00:09.0000000Z".into()
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Expect {
-    #[serde(default)]
-    records: Option<Vec<Value>>,
-    #[serde(default)]
-    message_ids: Option<Vec<String>>,
-    #[serde(default)]
-    skipped: Option<String>,
-    #[serde(default)]
-    unusable: Option<String>,
-    #[serde(default)]
-    invalid_ops: Option<usize>,
-    #[serde(default)]
-    removes: Option<usize>,
-}
-
-impl Expect {
-    /// Whether any expectation is written down: a case without one would pass whatever the
-    /// transform did.
-    fn expects_something(&self) -> bool {
-        self.records.is_some()
-            || self.message_ids.is_some()
-            || self.skipped.is_some()
-            || self.unusable.is_some()
-            || self.invalid_ops.is_some()
-            || self.removes.is_some()
-    }
-}
+use serde_json::{json, Value};
+use transform_table::case::{read_table, Case};
 
 fn decode(case: &Case, kinds: adt_bridge::adt::EventKinds) -> Decoded {
     match case.transport.as_str() {
         "eventhub" => {
-            let event = case
-                .event
-                .as_object()
-                .expect("an eventhub case is an object");
-            let body = match (
-                event.get("body"),
-                event.get("bodyText"),
-                event.get("bodyBase64"),
-            ) {
-                (Some(body), _, _) => serde_json::to_vec(body).unwrap(),
-                (_, Some(Value::String(text)), _) => text.clone().into_bytes(),
-                (_, _, Some(Value::String(b64))) => base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .unwrap(),
-                _ => panic!("{}: no body", case.name),
-            };
             let message = EventHubMessage {
-                body,
-                properties: event
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_else(Map::new),
-                enqueued_time: event
-                    .get("enqueuedTime")
-                    .and_then(Value::as_str)
-                    .map(|t| Timestamp::parse(t).unwrap()),
+                body: case.body(),
+                properties: case.properties(),
+                enqueued_time: case.enqueued_time().map(|t| Timestamp::parse(t).unwrap()),
             };
             decode_event_hub(&message, kinds)
         }
@@ -103,6 +36,12 @@ fn decode(case: &Case, kinds: adt_bridge::adt::EventKinds) -> Decoded {
 
 fn run_case(file: &str, case: &Case) -> Vec<String> {
     let mut failures = Vec::new();
+    if case.expect.is_empty() {
+        failures.push(format!(
+            "{file} / {}: the case names no record format, so it checks nothing",
+            case.name
+        ));
+    }
     for (format, expect) in &case.expect {
         let mut settings: BTreeMap<&str, &str> = case
             .settings
@@ -198,23 +137,12 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
 
 #[test]
 fn every_fixture_case_produces_what_the_spec_says() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/transform");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let (mut cases, mut failures) = (0, Vec::new());
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let file_cases: Vec<Case> =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        for case in &file_cases {
-            cases += 1;
-            failures.extend(run_case(&file, case));
-        }
+    let table = read_table();
+    let mut failures = Vec::new();
+    for (file, case) in &table {
+        failures.extend(run_case(file, case));
     }
+    let cases = table.len();
     assert!(cases >= 30, "expected the full table, found {cases} cases");
     assert!(
         failures.is_empty(),
@@ -222,4 +150,48 @@ fn every_fixture_case_produces_what_the_spec_says() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A twin update that yields one tsi record, expecting what `expect` says.
+fn case_expecting(expect: Value) -> Result<Case, serde_json::Error> {
+    serde_json::from_value(json!({
+        "name": "a case for the runner",
+        "transport": "eventhub",
+        "event": {
+            "properties": {"cloudEvents:id": "evt-1", "cloudEvents:type": "Microsoft.DigitalTwins.Twin.Update",
+                           "cloudEvents:time": "2026-05-01T12:00:00Z", "cloudEvents:subject": "GrindingStep"},
+            "body": {"patch": [{"op": "replace", "path": "/Vibration", "value": 112.5}]}
+        },
+        "expect": expect
+    }))
+}
+
+#[test]
+fn the_runner_refuses_a_case_that_expects_nothing() {
+    for nothing in [
+        json!({}),
+        json!({"tsi": {}}),
+        json!({"tsi": {"records": [{"$dtId": "GrindingStep", "timestamp": "2026-05-01T12:00:00Z", "Vibration": 112.5}]},
+                           "data-history": {}}),
+    ] {
+        let case = case_expecting(nothing.clone()).unwrap();
+        let failures = run_case("inline", &case);
+        assert!(
+            failures.iter().any(|f| f.contains("checks nothing")),
+            "{nothing} was accepted: {failures:?}"
+        );
+    }
+    let misspelt = case_expecting(json!({"tsi": {"record": []}}));
+    assert!(misspelt.is_err(), "a misspelt expectation is refused");
+    // The runner does check: a wrong expectation fails, and `"records": []` is an expectation.
+    let wrong = case_expecting(json!({"tsi": {"records": []}})).unwrap();
+    assert!(
+        !run_case("inline", &wrong).is_empty(),
+        "a wrong case passed"
+    );
+    let right = case_expecting(json!({"tsi": {"records": [
+        {"$dtId": "GrindingStep", "timestamp": "2026-05-01T12:00:00Z", "Vibration": 112.5}
+    ]}}))
+    .unwrap();
+    assert_eq!(run_case("inline", &right), Vec::<String>::new());
 }
