@@ -25,8 +25,8 @@
 //!   with no retry policy the whole batch is then lost. We take the later op, skip what produces
 //!   no records, and report unusable events alone.
 
-use adt_bridge::adt::{decode_event_hub, EventHubMessage};
-use adt_bridge::records::{transform_batch, RecordFormat, TransformOptions};
+use adt_bridge::adt::EventHubMessage;
+use adt_bridge::records::{process, RecordFormat, TransformOptions};
 use adt_bridge::time::Timestamp;
 use serde_json::{json, Map, Value};
 
@@ -92,7 +92,7 @@ fn the_sample_versus_the_bridge_on_one_realistic_update() {
 
     let now = Timestamp::parse("2026-05-01T12:00:03Z").unwrap();
     let tsi = TransformOptions::default();
-    let outcome = transform_batch([decode_event_hub(&message, tsi.decoded_kinds())], &tsi, now);
+    let outcome = process([&message], &tsi, now);
     let records: Vec<Value> = outcome
         .records
         .to_owned_records()
@@ -124,11 +124,7 @@ fn the_sample_versus_the_bridge_on_one_realistic_update() {
         format: RecordFormat::DataHistory,
         ..TransformOptions::default()
     };
-    let outcome = transform_batch(
-        [decode_event_hub(&message, history.decoded_kinds())],
-        &history,
-        now,
-    );
+    let outcome = process([&message], &history, now);
     let rows: Vec<Value> = outcome
         .records
         .to_owned_records()

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use adt_bridge::adt::{decode_event_hub, EventHubMessage};
-use adt_bridge::records::{transform_batch, RecordFormat, TransformOptions};
+use adt_bridge::adt::EventHubMessage;
+use adt_bridge::records::{process, RecordFormat, TransformOptions};
 use adt_bridge::simulator::{twin_update_event, twins, Factory, FactoryConfig};
 use adt_bridge::time::Timestamp;
 use chrono::{Duration, TimeZone, Utc};
@@ -116,11 +116,8 @@ fn records(format: RecordFormat) -> Vec<Value> {
         ..TransformOptions::default()
     };
     let messages = factory_notifications();
-    let decoded = messages
-        .iter()
-        .map(|m| decode_event_hub(m, options.decoded_kinds()));
-    let outcome = transform_batch(
-        decoded,
+    let outcome = process(
+        &messages,
         &options,
         Timestamp::parse("2026-05-01T12:00:00Z").unwrap(),
     );

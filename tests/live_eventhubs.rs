@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use adt_bridge::adt::{decode_event_hub, EventHubMessage};
+use adt_bridge::adt::EventHubMessage;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
-use adt_bridge::records::{transform_batch, TransformOptions};
+use adt_bridge::records::{process, TransformOptions};
 use adt_bridge::sink::eventhubs::{default_retry, EventHubsSink};
 use adt_bridge::sink::RecordSink;
 use adt_bridge::time::Timestamp;
@@ -51,10 +51,8 @@ async fn records_reach_a_real_namespace() {
         })
         .collect();
     let options = TransformOptions::default();
-    let outcome = transform_batch(
-        messages
-            .iter()
-            .map(|m| decode_event_hub(m, options.decoded_kinds())),
+    let outcome = process(
+        &messages,
         &options,
         Timestamp::parse("2026-05-01T12:00:01Z").unwrap(),
     );

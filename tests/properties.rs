@@ -1,7 +1,7 @@
 //! Property tests of the core: invariants that hold for any input, not just the spec's examples.
 
 use adt_bridge::adt::{decode_event_grid, decode_event_hub, Decoded, EventHubMessage, EventKinds};
-use adt_bridge::records::{transform_batch, RecordFormat, TransformOptions, TsiKeys};
+use adt_bridge::records::{process, RecordFormat, TransformOptions, TsiKeys};
 use adt_bridge::time::Timestamp;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -156,7 +156,7 @@ proptest! {
     ) {
         let message = update_message(0, &twin, patch, with_time);
         for options in all_options() {
-            let outcome = transform_batch(decode_all(std::slice::from_ref(&message), &options), &options, now());
+            let outcome = process(decode_all(std::slice::from_ref(&message), &options), &options, now());
             for record in &outcome.records.to_owned_records() {
                 prop_assert_eq!(record.twin_id.as_str(), twin.as_str());
                 let body: Value = serde_json::from_str(&record.body).unwrap();
@@ -179,7 +179,7 @@ proptest! {
         let patch = removed.iter().map(|(path, _)| json!({"op": "remove", "path": path})).collect();
         let message = update_message(0, "twin", patch, true);
         for options in all_options() {
-            let outcome = transform_batch(decode_all(std::slice::from_ref(&message), &options), &options, now());
+            let outcome = process(decode_all(std::slice::from_ref(&message), &options), &options, now());
             match options.format {
                 RecordFormat::Tsi => {
                     prop_assert!(outcome.records.is_empty());
@@ -210,9 +210,9 @@ proptest! {
             .collect();
         let at = if messages.is_empty() { 0 } else { split.index(messages.len() + 1) };
         for options in all_options() {
-            let whole = transform_batch(decode_all(&messages, &options), &options, now());
-            let first = transform_batch(decode_all(&messages[..at], &options), &options, now());
-            let second = transform_batch(decode_all(&messages[at..], &options), &options, now());
+            let whole = process(decode_all(&messages, &options), &options, now());
+            let first = process(decode_all(&messages[..at], &options), &options, now());
+            let second = process(decode_all(&messages[at..], &options), &options, now());
             let mut joined = first.records.to_owned_records();
             joined.extend(second.records.to_owned_records());
             prop_assert_eq!(whole.records.to_owned_records(), joined);
@@ -241,7 +241,7 @@ proptest! {
                 decode_event_grid(&event, EventKinds::all()),
                 decode_event_grid(&json!({"eventType": type_name, "subject": "t", "data": body}), EventKinds::all()),
             ];
-            let outcome = transform_batch(decoded, &options, now());
+            let outcome = process(decoded, &options, now());
             prop_assert_eq!(outcome.summary.events, 4);
             let skipped: usize = outcome.summary.skipped.values().sum();
             prop_assert!(outcome.unusable.len() + skipped <= 4);
@@ -256,7 +256,7 @@ proptest! {
         let with_type = EventHubMessage { body: body.clone(), properties, enqueued_time: None };
         let without = EventHubMessage { body, ..EventHubMessage::default() };
         let options = TransformOptions::default();
-        let outcome = transform_batch([decode_event_hub(&with_type, EventKinds::all()), decode_event_hub(&without, EventKinds::all())], &options, now());
+        let outcome = process([decode_event_hub(&with_type, EventKinds::all()), decode_event_hub(&without, EventKinds::all())], &options, now());
         prop_assert_eq!(outcome.summary.events, 2);
     }
 }

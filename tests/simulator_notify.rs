@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use adt_bridge::adt::{decode_event_hub, Decoded};
-use adt_bridge::records::{transform_batch, TransformOptions};
+use adt_bridge::records::{process, TransformOptions};
 use adt_bridge::simulator::{twin_update_event, AdtEvent, Factory, FactoryConfig, StepUpdate};
 use adt_bridge::time::Timestamp;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -125,7 +125,7 @@ fn bridge(updates: &[StepUpdate], event_time: DateTime<Utc>) -> Vec<Value> {
         "{decoded:?}"
     );
     let now = Timestamp::from_instant(event_time + Duration::seconds(2), 7);
-    let outcome = transform_batch(decoded, &options, now);
+    let outcome = process(decoded, &options, now);
     assert_eq!(outcome.summary.invalid_ops, 0);
     outcome
         .records

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use adt_bridge::adt::{decode_event_grid, decode_event_hub, Decoded, EventHubMessage};
 use adt_bridge::config::transform_options;
-use adt_bridge::records::{transform_batch, RecordFormat};
+use adt_bridge::records::{process, RecordFormat};
 use adt_bridge::time::Timestamp;
 use serde_json::{json, Value};
 use transform_table::case::{read_table, Case};
@@ -52,7 +52,7 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
         let options = transform_options(&settings).expect("fixture settings are valid");
         assert_eq!(options.format.as_str(), format);
         let decoded = decode(case, options.decoded_kinds());
-        let outcome = transform_batch(
+        let outcome = process(
             [decoded.clone()],
             &options,
             Timestamp::parse(&case.now).unwrap(),

@@ -91,7 +91,7 @@ pub fn process<M: Message>(
 
 /// Transforms a batch of decoded events. Each event is independent of the others: the records of
 /// a batch are the records of its events, concatenated.
-pub fn transform_batch(
+pub(crate) fn transform_batch(
     decoded: impl IntoIterator<Item = Decoded>,
     options: &TransformOptions,
     now: Timestamp,

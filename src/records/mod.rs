@@ -10,7 +10,7 @@ mod tsi;
 
 use std::sync::Arc;
 
-pub use batch::{process, transform_batch, BatchOutcome, Summary};
+pub use batch::{process, BatchOutcome, Summary};
 
 use change::Change;
 pub use options::{Numbers, RecordFormat, TransformOptions, TsiKeys, UnknownChoice};
