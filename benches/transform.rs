@@ -18,43 +18,7 @@ use adt_bridge::sink::partition::positions_by_partition;
 use adt_bridge::time::Timestamp;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::json;
-use support::{event_grid_request, event_hub_request, twin_update, HubEvent, HubRequestOptions};
-
-/// A factory step's reading as the simulator sends it: the changing properties and their sourceTime.
-fn factory_update(index: usize) -> HubEvent {
-    let second = index % 60;
-    let at = format!("2026-05-01T12:00:{second:02}.{:07}Z", index % 10_000_000);
-    let (twin, patch) = match index % 3 {
-        0 => (
-            "FanningRoastingStep",
-            json!([
-                {"op": "replace", "path": "/ChasisTemperature", "value": 140.0 + (index % 7) as f64 * 0.37},
-                {"op": "replace", "path": "/FanSpeed", "value": 12.25},
-                {"op": "replace", "path": "/PowerUsage", "value": 71.5},
-                {"op": "replace", "path": "/RoastingTime", "value": 95},
-                {"op": "add", "path": "/$metadata/ChasisTemperature/sourceTime", "value": at},
-            ]),
-        ),
-        1 => (
-            "GrindingStep",
-            json!([
-                {"op": "replace", "path": "/ChasisTemperature", "value": 204.5},
-                {"op": "replace", "path": "/Force", "value": 305.25},
-                {"op": "replace", "path": "/Vibration", "value": 110.0 + (index % 11) as f64},
-                {"op": "replace", "path": "/PowerUsage", "value": 66.75},
-                {"op": "add", "path": "/$metadata/Vibration/sourceTime", "value": at},
-            ]),
-        ),
-        _ => (
-            "MouldingStep",
-            json!([
-                {"op": "replace", "path": "/ChasisTemperature", "value": 88.5},
-                {"op": "replace", "path": "/PowerUsage", "value": 62},
-            ]),
-        ),
-    };
-    twin_update(index, twin, patch)
-}
+use support::{event_grid_request, event_hub_request, factory_update, HubRequestOptions};
 
 fn decode_and_transform(
     messages: &[EventHubMessage],

@@ -51,6 +51,42 @@ pub fn grinding_update(index: usize) -> HubEvent {
     )
 }
 
+/// A factory step's reading as the simulator sends it: the changing properties and their sourceTime.
+pub fn factory_update(index: usize) -> HubEvent {
+    let second = index % 60;
+    let at = format!("2026-05-01T12:00:{second:02}.{:07}Z", index % 10_000_000);
+    let (twin, patch) = match index % 3 {
+        0 => (
+            "FanningRoastingStep",
+            json!([
+                {"op": "replace", "path": "/ChasisTemperature", "value": 140.0 + (index % 7) as f64 * 0.37},
+                {"op": "replace", "path": "/FanSpeed", "value": 12.25},
+                {"op": "replace", "path": "/PowerUsage", "value": 71.5},
+                {"op": "replace", "path": "/RoastingTime", "value": 95},
+                {"op": "add", "path": "/$metadata/ChasisTemperature/sourceTime", "value": at},
+            ]),
+        ),
+        1 => (
+            "GrindingStep",
+            json!([
+                {"op": "replace", "path": "/ChasisTemperature", "value": 204.5},
+                {"op": "replace", "path": "/Force", "value": 305.25},
+                {"op": "replace", "path": "/Vibration", "value": 110.0 + (index % 11) as f64},
+                {"op": "replace", "path": "/PowerUsage", "value": 66.75},
+                {"op": "add", "path": "/$metadata/Vibration/sourceTime", "value": at},
+            ]),
+        ),
+        _ => (
+            "MouldingStep",
+            json!([
+                {"op": "replace", "path": "/ChasisTemperature", "value": 88.5},
+                {"op": "replace", "path": "/PowerUsage", "value": 62},
+            ]),
+        ),
+    };
+    twin_update(index, twin, patch)
+}
+
 fn encode_array(items: Vec<Value>, encoding: Encoding) -> Value {
     match encoding {
         Encoding::Quoted => Value::String(Value::Array(items).to_string()),
