@@ -17,7 +17,6 @@ use adt_bridge::sink::packing::pack;
 use adt_bridge::sink::partition::positions_by_partition;
 use adt_bridge::time::Timestamp;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use serde_json::json;
 use support::{event_grid_request, event_hub_request, factory_update, HubRequestOptions};
 
 fn decode_and_transform(

@@ -5,7 +5,6 @@
 //! Run: `cargo run --release --locked --example bench_records | tail -1`
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use adt_bridge::adt::EventGridEvent;
