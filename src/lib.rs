@@ -4,7 +4,8 @@
 //!
 //! - [`host`]: the Azure Functions custom-handler protocol: envelopes, their encoding quirks, routes.
 //! - [`adt`]: what Azure Digital Twins sends, decoded into one [`adt::Notification`] per event.
-//! - [`records`]: the pure transform from notifications to `tsi` or `data-history` records.
+//! - [`records`]: the pure transform from notifications to `tsi` or `data-history` records;
+//!   [`records::process`] is the one entry every caller uses (decode, then transform).
 //! - [`sink`]: where records go: packed into Event Hubs events, sent by partition, dead letters
 //!   for unusable input; behind a trait tests can swap.
 //! - [`simulator`]: the chocolate factory that makes the pipeline watchable: a pure generator.
@@ -12,7 +13,8 @@
 //! - [`digital_twins`]: ADT's REST API, for the simulator's `adt` mode and `twins setup`.
 //! - [`demo`]: a simulated day through the same decode, transform and packing, answered and charted.
 //!
-//! Alongside: [`config`] (typed settings) and [`time`] (UTC timestamps that keep their precision).
+//! Alongside: [`config`] (typed settings), [`time`] (UTC timestamps that keep their precision)
+//! and [`text`] (input quoted in logs and errors, cut to a bound).
 
 pub mod adt;
 pub mod config;

@@ -1,5 +1,5 @@
 //! [`Message`]: anything ADT's endpoints deliver that decodes into one notification, so that one
-//! pipeline entry ([`crate::records::process`]) takes every transport's input.
+//! pipeline entry (`records::process`) takes every transport's input.
 
 use serde_json::Value;
 

@@ -51,8 +51,8 @@ impl<'de> Visitor<'de> for TextVisitor {
         Ok(Text::Str(Cow::Owned(text)))
     }
 
-    // Arrays and objects are read as `Value`s, as they were before this type existed, so that
-    // the parser's nesting limit applies to them in the same way.
+    // Arrays and objects are read through as `Value`s so that the parser's nesting limit
+    // refuses the same input here as everywhere else the body is read.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'de>, A::Error> {
         while seq.next_element::<Value>()?.is_some() {}
         Ok(Text::NotText)

@@ -173,7 +173,8 @@ impl<'de> Visitor<'de> for MemberVisitor {
     fn visit_string<E: de::Error>(self, text: String) -> Result<Member<'de>, E> {
         Ok(Member::Text(Cow::Owned(text)))
     }
-    // Objects and plain arrays are read as the `Value`s they were before this type existed.
+    // Objects and plain arrays (older hosts) are kept as `Value`s: they are small, and the
+    // readers of `Metadata` take them in that form.
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Member<'de>, A::Error> {
         Value::deserialize(SeqAccessDeserializer::new(seq)).map(Member::Json)
     }

@@ -12,7 +12,7 @@ use azure_messaging_eventhubs::{
     error::ErrorKind, EventDataBatch, EventDataBatchOptions, ProducerClient,
 };
 
-use super::producer::classify;
+use super::errors::classify;
 use crate::sink::SinkError;
 
 /// What a batched send did.

@@ -7,13 +7,15 @@
 //! - `keyed`: prepared events under one partition key (the simulator's twins hub).
 //! - `producer`: the one send path all three use: the open client, a deadline per send, a fresh
 //!   connection after a failure, the switch to the secondary connection string.
-//! - `batching`: filling the SDK's batches without cloning events.
+//! - `batching`: filling the SDK's batches without cloning events; `errors`: the SDK's errors
+//!   sorted into [`SinkError`]s, secrets removed.
 //!
 //! Each twin's partition is the one the service would pick for the twin id as a partition key,
 //! and a twin's records stay in order on one partition.
 
 mod batching;
 mod dead_letters;
+mod errors;
 mod keyed;
 mod lanes;
 mod producer;

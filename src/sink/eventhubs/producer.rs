@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
-use azure_messaging_eventhubs::{EventHubsError, ProducerClient, RetryOptions};
+use azure_messaging_eventhubs::{ProducerClient, RetryOptions};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use super::batching::link_max_size;
+use super::errors::classify;
 use super::lanes::Lanes;
 use crate::config::delivery::Packing;
-use crate::config::eventhubs::{Connection, HubSettings, Secret};
+use crate::config::eventhubs::{Connection, HubSettings};
 use crate::sink::SinkError;
 
 /// An open client, the hub's partition ids and a lane per partition.
@@ -346,56 +347,6 @@ pub fn credential(choice: CredentialChoice) -> Result<Arc<dyn TokenCredential>, 
     Ok(credential)
 }
 
-/// Sorts an SDK error into the sink's failure kinds, with any secret removed from its text.
-pub(super) fn classify(error: &EventHubsError, secret: Option<&Secret>) -> SinkError {
-    let text = redact(&format!("{error}"), secret);
-    let lower = format!("{error} {error:?}").to_ascii_lowercase();
-    // A refused put-token shows as "unauthorized", a 401, or "Error authorizing <path>".
-    if ["unauthorized", "authoriz", "401"]
-        .iter()
-        .any(|word| lower.contains(word))
-    {
-        SinkError::Unauthorized(text)
-    } else if ["not-found", "notfound", "not found"]
-        .iter()
-        .any(|word| lower.contains(word))
-    {
-        SinkError::Missing(text)
-    } else if lower.contains("reject") {
-        SinkError::NotAccepted(text)
-    } else {
-        SinkError::Unreachable(text)
-    }
-}
-
-/// Removes a secret and any SAS signature from a text.
-fn redact(text: &str, secret: Option<&Secret>) -> String {
-    let mut out = text.to_owned();
-    if let Some(secret) = secret {
-        for part in secret
-            .expose()
-            .split(';')
-            .filter_map(|p| p.split_once('='))
-            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("SharedAccessKey"))
-        {
-            if !part.1.is_empty() {
-                out = out.replace(part.1, "<redacted>");
-            }
-        }
-        out = out.replace(secret.expose(), "<redacted>");
-    }
-    let mut cursor = 0;
-    while let Some(found) = out[cursor..].find("sig=") {
-        let start = cursor + found + "sig=".len();
-        let end = out[start..]
-            .find(['&', ' ', '"', ';'])
-            .map_or(out.len(), |e| start + e);
-        out.replace_range(start..end, "<redacted>");
-        cursor = start + "<redacted>".len();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,18 +373,5 @@ mod tests {
             credential_choice(None, false),
             CredentialChoice::DeveloperTools
         );
-    }
-
-    #[test]
-    fn redaction_removes_keys_and_signatures() {
-        let secret =
-            Secret::new("Endpoint=sb://x/;SharedAccessKeyName=a;SharedAccessKey=TOPSECRETKEY");
-        let text = "failed with TOPSECRETKEY and SharedAccessSignature sr=x&sig=abc%2F123&se=1 end";
-        let out = redact(text, Some(&secret));
-        assert!(
-            !out.contains("TOPSECRETKEY") && !out.contains("abc%2F123"),
-            "{out}"
-        );
-        assert!(out.contains("sig=<redacted>"), "{out}");
     }
 }
