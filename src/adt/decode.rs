@@ -13,6 +13,7 @@ use super::notification::{Content, EventKinds, EventType, Header, Notification};
 use super::patch::{Patch, PatchField};
 use super::text::Text;
 use super::unusable::{Unusable, UnusableReason};
+use crate::text::hex;
 use crate::time::Timestamp;
 
 /// The outcome of decoding one event.
@@ -127,8 +128,7 @@ fn derived_id(attributes: &Attributes<'_>, data: Data<'_>) -> EventId {
     }
     data.hash_into(&mut hasher);
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    EventId::parse(&format!("sha256-{hex}")).expect("a hex digest is a valid id")
+    EventId::parse(&format!("sha256-{}", hex(&digest[..16]))).expect("a hex digest is a valid id")
 }
 
 fn content(

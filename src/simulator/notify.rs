@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::factory::StepUpdate;
 use super::noise::{key, mix};
 use crate::adt::EventHubMessage;
+use crate::text::hex;
 use crate::time::Timestamp;
 
 /// The CloudEvents type of a twin update.
@@ -129,10 +130,6 @@ fn traceparent(digest: &[u8; 32]) -> String {
     trace_id[15] |= u8::from(trace_id.iter().all(|b| *b == 0));
     parent_id[7] |= u8::from(parent_id.iter().all(|b| *b == 0));
     format!("00-{}-{}-01", hex(&trace_id), hex(&parent_id))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
