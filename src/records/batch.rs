@@ -86,20 +86,12 @@ pub fn process<M: Message>(
     now: Timestamp,
 ) -> BatchOutcome {
     let kinds = options.decoded_kinds();
-    transform_batch(messages.into_iter().map(|m| m.decode(kinds)), options, now)
-}
-
-/// Transforms a batch of decoded events. Each event is independent of the others: the records of
-/// a batch are the records of its events, concatenated.
-pub(crate) fn transform_batch(
-    decoded: impl IntoIterator<Item = Decoded>,
-    options: &TransformOptions,
-    now: Timestamp,
-) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
-    for (index, event) in decoded.into_iter().enumerate() {
+    // Each event is independent of the others: the records of a batch are the records of its
+    // events, concatenated.
+    for (index, message) in messages.into_iter().enumerate() {
         outcome.summary.events += 1;
-        match event {
+        match message.decode(kinds) {
             Decoded::Notification(notification) => {
                 let before = outcome.records.len();
                 let (removes, reserved_keys) =

@@ -32,11 +32,14 @@ pub(crate) struct Change<'a> {
 pub(crate) type Path<'a> = Segments<&'a str>;
 
 fn path_of(pointer: &Pointer) -> Path<'_> {
-    pointer.segments().iter().map(String::as_str).collect()
+    match pointer.segments() {
+        [one] => Segments::One(one),
+        many => Segments::Many(many.iter().map(String::as_str).collect()),
+    }
 }
 
 fn path_of_one(name: &str) -> Path<'_> {
-    smallvec::smallvec![name]
+    Segments::One(name)
 }
 
 /// Patches larger than this find duplicate paths with a map instead of a scan.
@@ -206,7 +209,8 @@ fn twin_changes<'a>(
                         .and_then(Timestamp::parse_time)
                 };
                 out.push(Change {
-                    path: prefix.iter().copied().collect(),
+                    path: Segments::collect(prefix.iter().copied())
+                        .expect("a nested value has a path"),
                     action: Action::Set(value),
                     source_time: time("sourceTime"),
                     update_time: time("lastUpdateTime"),

@@ -212,6 +212,7 @@ fn insert_dotted<'a>(record: &mut Members<'a>, key: Cow<'a, str>, value: &'a Val
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adt::Segments;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -406,7 +407,7 @@ mod tests {
             let changes: Vec<Change<'_>> = raw
                 .iter()
                 .map(|(path, value, second)| Change {
-                    path: path.iter().map(|n| NAMES[*n]).collect(),
+                    path: Segments::collect(path.iter().map(|n| NAMES[*n])).unwrap(),
                     action: Action::Set(value),
                     source_time: Timestamp::parse(&format!("2026-05-01T12:00:{second:02}.5Z")).ok(),
                     update_time: None,
