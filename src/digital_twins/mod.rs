@@ -151,16 +151,7 @@ impl DigitalTwinsClient {
         body: &Value,
     ) -> Result<Created, ApiError> {
         let url = self.url(&["digitaltwins", twin_id]);
-        created(
-            self.call(
-                Method::PUT,
-                url,
-                Some(body.to_string()),
-                "application/json",
-                true,
-            )
-            .await,
-        )
+        self.put_if_absent(url, body).await
     }
 
     /// Creates a relationship unless one with this id exists.
@@ -171,15 +162,15 @@ impl DigitalTwinsClient {
         body: &Value,
     ) -> Result<Created, ApiError> {
         let url = self.url(&["digitaltwins", source, "relationships", relationship_id]);
+        self.put_if_absent(url, body).await
+    }
+
+    /// PUTs `body` to `url` with `If-None-Match: *`: created, or already there.
+    async fn put_if_absent(&self, url: Url, body: &Value) -> Result<Created, ApiError> {
+        let body = Some(body.to_string());
         created(
-            self.call(
-                Method::PUT,
-                url,
-                Some(body.to_string()),
-                "application/json",
-                true,
-            )
-            .await,
+            self.call(Method::PUT, url, body, "application/json", true)
+                .await,
         )
     }
 
