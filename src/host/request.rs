@@ -236,6 +236,27 @@ mod tests {
     }
 
     #[test]
+    fn unread_arrays_are_kept_raw_and_still_read_when_needed() {
+        // No EnqueuedTimeUtcArray: the enqueued time comes from the system properties, which
+        // the envelope keeps undecoded until this asks.
+        let system = json!([{"x-opt-enqueued-time": "2026-05-01T12:00:07.5+00:00"}]).to_string();
+        let body = json!({
+            "Data": {"events": json!(["{}"]).to_string()},
+            "Metadata": {"SystemPropertiesArray": system, "OffsetArray": "[\"4096\"]"}
+        })
+        .to_string();
+        let request = InvocationRequest::parse(body.as_bytes()).unwrap();
+        let member = request.metadata().get("SystemPropertiesArray").unwrap();
+        assert!(matches!(member, Member::Raw(_)), "{member:?}");
+        assert_eq!(member.json_array_len(), Some(1));
+        let offsets = request.metadata().get("OffsetArray").unwrap();
+        assert_eq!(offsets.json_array(), Some(vec![json!("4096")]));
+        let batch = request.event_hub_batch("events").unwrap();
+        let time = batch.message(0).enqueued_time.unwrap();
+        assert_eq!(time.to_string(), "2026-05-01T12:00:07.5Z");
+    }
+
+    #[test]
     fn a_batch_is_base64_only_when_every_body_is() {
         let batch_bodies = |items: Vec<Value>| {
             let bodies = Bodies::from_values(items);
