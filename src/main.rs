@@ -13,7 +13,7 @@ use adt_bridge::config::delivery::delivery_settings;
 use adt_bridge::config::eventhubs::TWINS_HUB;
 use adt_bridge::config::eventhubs::{hub_settings, RECORDS_HUB};
 use adt_bridge::config::{
-    handler_settings, names, platform_identity_available, simulator_settings, transform_options,
+    handler_settings, names, platform_credential, simulator_settings, transform_options,
     Environment, SettingsSource, SimulatorSettings,
 };
 use adt_bridge::demo::DemoOptions;
@@ -24,7 +24,7 @@ use adt_bridge::records::process;
 use adt_bridge::simulator::models::models;
 use adt_bridge::simulator::{relationships, twins, Factory, FactoryConfig};
 use adt_bridge::sink::eventhubs::{
-    credential as azure_credential, credential_choice, default_retry, EventHubsSink, KeyedWriter,
+    credential as azure_credential, default_retry, EventHubsSink, KeyedWriter,
 };
 use adt_bridge::sink::stdout::StdoutSink;
 use adt_bridge::sink::RecordSink;
@@ -244,8 +244,7 @@ fn simulator(settings: SimulatorSettings) -> anyhow::Result<Simulator> {
 
 /// A client for ADT with the platform's managed identity, or the developer's Azure CLI login.
 fn adt_client(url: &str) -> anyhow::Result<DigitalTwinsClient> {
-    let platform = platform_identity_available(&Environment);
-    let credential = azure_credential(credential_choice(None, platform))?;
+    let credential = azure_credential(platform_credential(&Environment))?;
     Ok(DigitalTwinsClient::new(
         url,
         Arc::new(CredentialTokens(credential)),

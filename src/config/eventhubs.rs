@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::{names, ConfigError, SettingsSource};
+use super::{names, ConfigError, CredentialChoice, SettingsSource};
 
 /// A secret value. `Debug` and `Display` print a placeholder, never the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -71,12 +71,9 @@ pub enum Connection {
     Identity {
         /// The namespace host.
         namespace: String,
-        /// Client id of a user-assigned identity; none for the system-assigned one.
-        client_id: Option<String>,
-        /// Whether the platform offers a managed identity to this process (App Service and
-        /// Functions set `IDENTITY_ENDPOINT`); without one and without a client id, the
-        /// developer's Azure CLI or azd login is used.
-        platform_identity: bool,
+        /// The managed identity (system-assigned, or the user-assigned client id the settings
+        /// name), or off Azure, without either, the developer's Azure CLI or azd login.
+        credential: CredentialChoice,
     },
 }
 
@@ -195,13 +192,14 @@ fn connection(
                 reason: "expected a host name such as myns.servicebus.windows.net".into(),
             });
         }
+        let client_id = names
+            .client_id
+            .and_then(|name| source.get(name))
+            .map(|s| s.trim().to_owned());
+        let platform = super::platform_identity_available(source);
         return Ok(Connection::Identity {
             namespace,
-            client_id: names
-                .client_id
-                .and_then(|name| source.get(name))
-                .map(|s| s.trim().to_owned()),
-            platform_identity: super::platform_identity_available(source),
+            credential: super::credential_choice(client_id.as_deref(), platform),
         });
     }
     Err(ConfigError::Missing {
@@ -359,8 +357,9 @@ mod tests {
             settings.connection,
             Connection::Identity {
                 namespace: "cocoa.servicebus.windows.net".into(),
-                client_id: Some("00000000-0000-0000-0000-000000000001".into()),
-                platform_identity: false,
+                credential: CredentialChoice::ManagedIdentity {
+                    client_id: Some("00000000-0000-0000-0000-000000000001".into())
+                },
             }
         );
     }

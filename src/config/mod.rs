@@ -118,6 +118,35 @@ pub fn platform_identity_available(source: &dyn SettingsSource) -> bool {
     source.get(IDENTITY_ENDPOINT).is_some()
 }
 
+/// How the credential for an identity connection is chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialChoice {
+    /// Azure Functions' managed identity (system-assigned, or the given user-assigned client id).
+    ManagedIdentity { client_id: Option<String> },
+    /// Off Azure: the developer's Azure CLI or azd login.
+    DeveloperTools,
+}
+
+/// Picks the credential: a managed identity where the platform offers one (App Service and
+/// Functions set `IDENTITY_ENDPOINT`) or a client id is configured, else the developer's login.
+pub fn credential_choice(
+    client_id: Option<&str>,
+    platform_identity_endpoint: bool,
+) -> CredentialChoice {
+    if platform_identity_endpoint || client_id.is_some() {
+        CredentialChoice::ManagedIdentity {
+            client_id: client_id.map(str::to_owned),
+        }
+    } else {
+        CredentialChoice::DeveloperTools
+    }
+}
+
+/// The credential for a connection without a client id of its own (ADT's REST API).
+pub fn platform_credential(source: &dyn SettingsSource) -> CredentialChoice {
+    credential_choice(None, platform_identity_available(source))
+}
+
 /// Settings of the HTTP side of the handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandlerSettings {
@@ -255,6 +284,30 @@ fn event_kinds(list: &str) -> Result<EventKinds, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_credential_follows_the_settings_and_the_platform() {
+        assert_eq!(
+            credential_choice(None, true),
+            CredentialChoice::ManagedIdentity { client_id: None }
+        );
+        assert_eq!(
+            credential_choice(Some("abc"), true),
+            CredentialChoice::ManagedIdentity {
+                client_id: Some("abc".into())
+            }
+        );
+        assert_eq!(
+            credential_choice(Some("abc"), false),
+            CredentialChoice::ManagedIdentity {
+                client_id: Some("abc".into())
+            }
+        );
+        assert_eq!(
+            credential_choice(None, false),
+            CredentialChoice::DeveloperTools
+        );
+    }
 
     fn options(pairs: &[(&'static str, &'static str)]) -> Result<TransformOptions, ConfigError> {
         transform_options(&pairs.iter().copied().collect::<BTreeMap<_, _>>())

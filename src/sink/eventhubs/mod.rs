@@ -28,8 +28,8 @@ use futures_util::future::{BoxFuture, FutureExt};
 
 use dead_letters::send_letters;
 pub use keyed::KeyedWriter;
+pub use producer::credential;
 use producer::HubProducer;
-pub use producer::{credential, credential_choice, CredentialChoice};
 use records::send_by_partition;
 
 use super::{DeadLetter, Delivery, RecordSink, SinkError};

@@ -15,6 +15,7 @@ use super::errors::classify;
 use super::lanes::Lanes;
 use crate::config::delivery::Packing;
 use crate::config::eventhubs::{Connection, HubSettings};
+use crate::config::CredentialChoice;
 use crate::sink::SinkError;
 
 /// An open client, the hub's partition ids and a lane per partition.
@@ -72,30 +73,6 @@ pub(super) struct HubProducer {
     deadline: Duration,
     current: Mutex<Option<Arc<Opened>>>,
     on_secondary: AtomicBool,
-}
-
-/// How the credential for an identity connection is chosen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CredentialChoice {
-    /// Azure Functions' managed identity (system-assigned, or the given user-assigned client id).
-    ManagedIdentity { client_id: Option<String> },
-    /// Off Azure: the developer's Azure CLI or azd login.
-    DeveloperTools,
-}
-
-/// Picks the credential: a managed identity where the platform offers one (App Service and
-/// Functions set `IDENTITY_ENDPOINT`) or a client id is configured, else the developer's login.
-pub fn credential_choice(
-    client_id: Option<&str>,
-    platform_identity_endpoint: bool,
-) -> CredentialChoice {
-    if platform_identity_endpoint || client_id.is_some() {
-        CredentialChoice::ManagedIdentity {
-            client_id: client_id.map(str::to_owned),
-        }
-    } else {
-        CredentialChoice::DeveloperTools
-    }
 }
 
 impl HubProducer {
@@ -273,11 +250,9 @@ impl HubProducer {
             }
             Connection::Identity {
                 namespace,
-                client_id,
-                platform_identity,
+                credential: choice,
             } => {
-                let choice = credential_choice(client_id.as_deref(), *platform_identity);
-                let credential = credential(choice)?;
+                let credential = credential(choice.clone())?;
                 builder
                     .open(namespace, &self.settings.hub, credential)
                     .await
@@ -345,33 +320,4 @@ pub fn credential(choice: CredentialChoice) -> Result<Arc<dyn TokenCredential>, 
             .map_err(|e| SinkError::Unauthorized(e.to_string()))?,
     };
     Ok(credential)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_credential_follows_the_settings_and_the_platform() {
-        assert_eq!(
-            credential_choice(None, true),
-            CredentialChoice::ManagedIdentity { client_id: None }
-        );
-        assert_eq!(
-            credential_choice(Some("abc"), true),
-            CredentialChoice::ManagedIdentity {
-                client_id: Some("abc".into())
-            }
-        );
-        assert_eq!(
-            credential_choice(Some("abc"), false),
-            CredentialChoice::ManagedIdentity {
-                client_id: Some("abc".into())
-            }
-        );
-        assert_eq!(
-            credential_choice(None, false),
-            CredentialChoice::DeveloperTools
-        );
-    }
 }
