@@ -17,7 +17,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
-use super::encoding::{decoded_text, json_array_len, json_text_array_len, text_ref, unquote};
+use super::encoding::{decoded_text, text_ref, unquote};
 
 /// One member of `Data` or `Metadata` as the host encoded it.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,15 +107,6 @@ impl Member<'_> {
         match self.json_value()? {
             Value::Array(items) => Some(items),
             _ => None,
-        }
-    }
-
-    /// The length of [`Member::json_array`]'s answer, without building the items.
-    pub fn json_array_len(&self) -> Option<usize> {
-        match self {
-            Member::Text(text) => json_text_array_len(text),
-            Member::Json(value) => json_array_len(value),
-            Member::Raw(raw) => raw.decoded().json_array_len(),
         }
     }
 
