@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::Value;
 use tracing::error;
 
-use super::encoding::text;
+use super::request::InvocationRequest;
 use crate::sink::DeadLetter;
 
 /// The most of a body or request written to the log.
@@ -85,7 +85,7 @@ impl Attempts {
     /// The attempt (0 for the first) of this unreadable request: its
     /// `Metadata.RetryContext.RetryCount` when that much of it can be read, else counted here.
     pub fn of_request(&self, request: &[u8]) -> u64 {
-        retry_count(request).unwrap_or_else(|| self.count([request]))
+        InvocationRequest::retry_count_of_body(request).unwrap_or_else(|| self.count([request]))
     }
 
     /// How many times these parts were counted before (0 the first time), counting this one.
@@ -104,14 +104,6 @@ impl Attempts {
         *count += 1;
         attempt
     }
-}
-
-/// `Metadata.RetryContext.RetryCount` of a request that is JSON but no usable envelope.
-fn retry_count(request: &[u8]) -> Option<u64> {
-    let value: Value = serde_json::from_slice(request).ok()?;
-    let context = value.get("Metadata")?.get("RetryContext")?;
-    let context = super::encoding::json_value(context)?;
-    text(context.get("RetryCount")?)?.parse().ok()
 }
 
 #[cfg(test)]
