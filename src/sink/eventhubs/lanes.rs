@@ -102,16 +102,7 @@ impl Lane {
             round.retain(|job| !job.reply.is_closed());
             match round.len() {
                 0 => {}
-                1 => {
-                    let job = round.pop().expect("one job");
-                    let result = self.send(
-                        job.events
-                            .into_iter()
-                            .map(OutEvent::into_event_data)
-                            .collect(),
-                    );
-                    let _ = job.reply.send(result.await);
-                }
+                1 => self.send_alone(round.pop().expect("one job")).await,
                 _ => self.send_shared(round).await,
             }
         }
@@ -128,17 +119,8 @@ impl Lane {
         let result = self.send(events).await;
         if let Err(SinkError::NotAccepted(error)) = &result {
             tracing::warn!(%error, "a shared transfer was refused; sending each invocation's events alone");
-            for job in round {
-                if job.reply.is_closed() {
-                    continue;
-                }
-                let alone = self.send(
-                    job.events
-                        .into_iter()
-                        .map(OutEvent::into_event_data)
-                        .collect(),
-                );
-                let _ = job.reply.send(alone.await);
+            for job in round.into_iter().filter(|job| !job.reply.is_closed()) {
+                self.send_alone(job).await;
             }
             return;
         }
@@ -153,6 +135,14 @@ impl Lane {
             // A job whose invocation stopped waiting has no one to tell.
             let _ = job.reply.send(part);
         }
+    }
+
+    /// Sends one job's events, moved into the SDK's events, and tells its invocation.
+    async fn send_alone(&self, job: Job) {
+        let events = job.events.into_iter().map(OutEvent::into_event_data);
+        let result = self.send(events.collect()).await;
+        // A job whose invocation stopped waiting has no one to tell.
+        let _ = job.reply.send(result);
     }
 
     async fn send(&self, events: Vec<EventData>) -> Result<Batched, SinkError> {
