@@ -9,11 +9,10 @@ mod support;
 
 use std::time::Duration;
 
-use adt_bridge::sink::packing::unroll;
 use eventhubs_peer::{Peer, PeerConfig};
 use handler::Handler;
 use serde_json::{json, Value};
-use support::bridge::emulator_connection;
+use support::bridge::{emulator_connection, record_texts};
 use support::{event_grid_request, event_hub_request, grinding_update, HubRequestOptions};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -49,7 +48,7 @@ fn json_body(answer: &str) -> Value {
 fn records_at(peer: &Peer) -> Vec<String> {
     peer.events("records")
         .iter()
-        .flat_map(|event| unroll(&event.body).unwrap())
+        .flat_map(record_texts)
         .collect()
 }
 

@@ -7,10 +7,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use adt_bridge::sink::packing::unroll;
 use eventhubs_peer::{Peer, PeerConfig, ReceivedEvent};
 use serde_json::{json, Value};
-use support::bridge::{emulator_connection, peer_config, Bridge, PARTITIONS, WAIT};
+use support::bridge::{emulator_connection, peer_config, record_texts, Bridge, PARTITIONS, WAIT};
 use support::*;
 
 /// What one run left at the peer: per partition, the events in arrival order.
@@ -25,7 +24,7 @@ impl Run {
         let mut by_partition: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for event in &self.events {
             let partition = event.partition_id.clone().expect("sent to a partition");
-            let records = unroll(&event.body).expect("an event body is JSON");
+            let records = record_texts(event);
             by_partition.entry(partition).or_default().extend(records);
         }
         by_partition
@@ -90,7 +89,7 @@ async fn run_on(
     let deadline = tokio::time::Instant::now() + WAIT;
     let events = loop {
         let events = peer.events("records");
-        let held: usize = events.iter().map(|e| unroll(&e.body).unwrap().len()).sum();
+        let held: usize = events.iter().map(|e| record_texts(e).len()).sum();
         if held >= records || tokio::time::Instant::now() > deadline {
             break events;
         }
@@ -197,7 +196,7 @@ fn assert_same_records(packed: &Run, none: &Run, bound: usize, format: &str) {
     let mut at: BTreeMap<String, usize> = BTreeMap::new();
     for event in &packed.events {
         let partition = event.partition_id.clone().unwrap();
-        let count = unroll(&event.body).unwrap().len();
+        let count = record_texts(event).len();
         assert!(
             event.body.len() <= bound || count == 1,
             "{} bytes, {count} records, bound {bound}",
@@ -346,14 +345,11 @@ async fn a_record_past_the_bound_goes_alone_and_one_past_the_link_is_dead_letter
         .collect();
     assert_eq!(alone.len(), 1, "the 10 KB record goes out on its own");
     assert!(alone[0].body.len() > 10_000);
-    let unrolled: usize = received
-        .iter()
-        .map(|e| unroll(&e.body).unwrap().len())
-        .sum();
+    let unrolled: usize = received.iter().map(|e| record_texts(e).len()).sum();
     assert_eq!(unrolled, 5);
     assert!(received
         .iter()
-        .all(|e| e.body.len() <= 4096 || unroll(&e.body).unwrap().len() == 1));
+        .all(|e| e.body.len() <= 4096 || record_texts(e).len() == 1));
     bridge.stop();
     peer.stop().await;
 }
@@ -398,7 +394,7 @@ async fn a_rejected_invocation_does_not_fail_the_one_sharing_its_transfer() {
     let held: Vec<String> = peer
         .events("records")
         .iter()
-        .flat_map(|e| unroll(&e.body).unwrap())
+        .flat_map(record_texts)
         .collect();
     assert_eq!(held.len(), 3, "{held:?}");
     assert!(!held.iter().any(|r| r.contains("POISON-RECORD")));

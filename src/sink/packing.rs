@@ -153,25 +153,6 @@ fn body_limit(bound: usize, first: &Record) -> usize {
     bound.saturating_sub(PROPERTY_ALLOWANCE + 3 * ID_ALLOWANCE + excess)
 }
 
-/// The records an event holds, read back from its body: the array's elements, or the body
-/// itself when it is one record. What the consumers do when they unroll an event.
-///
-/// ```
-/// use adt_bridge::sink::packing::unroll;
-/// assert_eq!(unroll(br#"[{"a":1},{"b":[2]}]"#).unwrap(), [r#"{"a":1}"#, r#"{"b":[2]}"#]);
-/// assert_eq!(unroll(br#"{"a":1}"#).unwrap(), [r#"{"a":1}"#]);
-/// ```
-pub fn unroll(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
-    let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
-    if text.trim_start().starts_with('[') {
-        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text)?;
-        Ok(items.iter().map(|item| item.get().to_owned()).collect())
-    } else {
-        let item: &serde_json::value::RawValue = serde_json::from_str(text)?;
-        Ok(vec![item.get().to_owned()])
-    }
-}
-
 /// What a list of events costs: how many, their body bytes, and Event Hubs billing units
 /// (each event counts one unit per started 64 KB).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -202,6 +183,18 @@ mod tests {
     use crate::adt::{EventId, TwinId};
     use crate::time::Timestamp;
     use proptest::prelude::*;
+
+    /// The records an event body holds: the array's elements, or the body itself when it is
+    /// one record, as the consumers unroll it.
+    fn unroll(body: &[u8]) -> Vec<String> {
+        let text = std::str::from_utf8(body).unwrap();
+        if text.starts_with('[') {
+            let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).unwrap();
+            items.iter().map(|item| item.get().to_owned()).collect()
+        } else {
+            vec![text.to_owned()]
+        }
+    }
 
     /// Records of `sizes` bytes each, from events of three records each, on two twins.
     fn records(sizes: &[usize]) -> Records {
@@ -254,7 +247,7 @@ mod tests {
                 prop_assert_eq!(&event.message_id, &format!("{}+{}", first.message_id(), event.record_count()));
                 let one_source = records_of(&records, event).all(|r| Arc::ptr_eq(&r.origin, &first.origin));
                 prop_assert_eq!(event.origin.is_some(), one_source);
-                unrolled.extend(unroll(&event.body).unwrap());
+                unrolled.extend(unroll(&event.body));
             }
             prop_assert_eq!(next, records.len());
             let texts: Vec<&str> = records.with_bodies().map(|(_, body)| body).collect();

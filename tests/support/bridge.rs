@@ -92,3 +92,13 @@ impl Bridge {
         let _ = self.stop.send(());
     }
 }
+
+/// An event's records as text, unrolled as the peer reads them: a packed event's array elements
+/// (checked against its `recordCount` and message id), or the body of a one-record event.
+pub fn record_texts(event: &eventhubs_peer::ReceivedEvent) -> Vec<String> {
+    let records = event.records().expect("the event unrolls");
+    records
+        .into_iter()
+        .map(|record| String::from_utf8_lossy(record).into_owned())
+        .collect()
+}
