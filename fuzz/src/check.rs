@@ -6,7 +6,7 @@ use std::fmt;
 
 use adt_bridge::adt::{Content, Decoded, EventKinds, Notification, TwinId};
 use adt_bridge::records::{
-    transform, BatchOutcome, Numbers, OwnedRecord, RecordFormat, TransformOptions, TsiKeys,
+    process, BatchOutcome, Numbers, OwnedRecord, RecordFormat, TransformOptions, TsiKeys,
 };
 use adt_bridge::time::Timestamp;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -94,14 +94,14 @@ pub fn outcome(
         let Decoded::Notification(notification) = event else {
             continue;
         };
-        let own = transform(notification, options, now);
+        let own = process([Decoded::Notification(notification.clone())], options, now);
         let own_records = own.records.to_owned_records();
         assert!(
             rest.starts_with(&own_records),
             "event {index}'s records are not the batch's next records"
         );
         rest = &rest[own.records.len()..];
-        removes += own.removes;
+        removes += own.summary.removes;
         records_of_event(notification, &own_records, options);
     }
     assert!(rest.is_empty(), "the batch has records no event made");

@@ -218,35 +218,6 @@ impl std::ops::Index<usize> for Records {
     }
 }
 
-/// The records of one notification and what could not be expressed in them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventRecords {
-    /// The records, in order.
-    pub records: Records,
-    /// Remove ops, which `tsi` records cannot express.
-    pub removes: usize,
-    /// Values dropped because their key is `$dtId` or `timestamp`, the record's own keys.
-    pub reserved_keys: usize,
-}
-
-/// Turns one notification into records.
-///
-/// A value's timestamp is, first that exists: its `sourceTime`; its `lastUpdateTime` (twin
-/// bodies); the event's time; the enqueued time; `now` (the invocation's `sys.UtcNow`).
-pub fn transform(
-    notification: &Notification,
-    options: &TransformOptions,
-    now: Timestamp,
-) -> EventRecords {
-    let mut records = Records::new();
-    let (removes, reserved_keys) = transform_into(notification, options, now, &mut records);
-    EventRecords {
-        records,
-        removes,
-        reserved_keys,
-    }
-}
-
 /// One event's records on their way into a batch's [`Records`].
 pub(crate) struct EventWriter<'r> {
     records: &'r mut Records,
@@ -265,8 +236,11 @@ impl EventWriter<'_> {
     }
 }
 
-/// [`transform`], appending the records to `records` (a batch keeps every event's records in
-/// one list); returns the removes and the reserved keys dropped.
+/// Turns one notification into records, appended to `records` (a batch keeps every event's
+/// records in one list); returns the removes and the reserved keys dropped.
+///
+/// A value's timestamp is, first that exists: its `sourceTime`; its `lastUpdateTime` (twin
+/// bodies); the event's time; the enqueued time; `now` (the invocation's `sys.UtcNow`).
 pub(crate) fn transform_into(
     notification: &Notification,
     options: &TransformOptions,
