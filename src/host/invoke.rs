@@ -1,6 +1,5 @@
 //! One invocation of a twin-update function: envelope → notifications → records → sink → answer.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use super::request::InvocationRequest;
 use crate::adt::{Decoded, EventGridEvent, Unusable, UnusableReason};
 use crate::config::delivery::DEFAULT_DEADLETTER_ATTEMPTS;
 use crate::config::DEFAULT_SERVICE_BUS_HOLD;
-use crate::records::{process, BatchOutcome, TransformOptions};
+use crate::records::{process, BatchOutcome, Records, TransformOptions};
 use crate::sink::{DeadLetter, RecordSink};
 use crate::tick_delivery::Simulator;
 
@@ -80,12 +79,6 @@ impl App {
     }
 }
 
-/// The raw form of one input event, kept to dead-letter it.
-struct RawEvent<'a> {
-    body: &'a [u8],
-    properties: &'a Map<String, Value>,
-}
-
 /// `TwinUpdatesEventHub`: a batch of Event Hub events.
 #[tracing::instrument(name = "TwinUpdatesEventHub", skip_all, fields(invocation_id = %invocation_id))]
 pub async fn event_hub(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
@@ -128,17 +121,19 @@ async fn messages(
     }
     let outcome = process(batch.messages(), &app.options, request.now());
     // Only unusable events are dead-lettered with their properties: only theirs are read whole.
-    let properties: BTreeMap<usize, Map<String, Value>> = outcome
+    let letters = outcome
         .unusable
         .iter()
-        .map(|(index, _)| (*index, batch.properties(*index)))
+        .map(|(index, unusable)| {
+            unusable_event(
+                *index,
+                unusable,
+                batch.body(*index),
+                batch.properties(*index),
+            )
+        })
         .collect();
-    let no_properties = Map::new();
-    let raw = |index: usize| RawEvent {
-        body: batch.body(index),
-        properties: properties.get(&index).unwrap_or(&no_properties),
-    };
-    deliver(app, function, request, outcome, raw, hold).await
+    deliver(app, function, request, outcome, letters, hold).await
 }
 
 /// `TwinUpdatesEventGrid`: one Event Grid event, in either schema.
@@ -162,12 +157,12 @@ pub async fn event_grid(app: &App, request: &InvocationRequest<'_>, invocation_i
             serde_json::to_vec(event).unwrap_or_default(),
         ),
     };
-    let no_properties = Map::new();
-    let raw = |_: usize| RawEvent {
-        body: &body,
-        properties: &no_properties,
-    };
-    deliver(app, EVENT_GRID_FUNCTION, request, outcome, raw, None).await
+    let letters = outcome
+        .unusable
+        .iter()
+        .map(|(index, unusable)| unusable_event(*index, unusable, &body, Map::new()))
+        .collect();
+    deliver(app, EVENT_GRID_FUNCTION, request, outcome, letters, None).await
 }
 
 /// The verdict on an Event Grid binding that holds text instead of an event.
@@ -184,20 +179,16 @@ fn not_an_event(text: &str) -> Unusable {
     }
 }
 
-/// Sends the records, dead-letters what is unusable, and answers.
-async fn deliver<'a>(
+/// Sends the records, dead-letters what is unusable (`letters`, and records too large for the
+/// hub), and answers.
+async fn deliver(
     app: &App,
     function: &str,
     request: &InvocationRequest<'_>,
     outcome: BatchOutcome,
-    raw: impl Fn(usize) -> RawEvent<'a>,
+    mut letters: Vec<DeadLetter>,
     hold: Option<Duration>,
 ) -> Answer {
-    let mut letters: Vec<DeadLetter> = outcome
-        .unusable
-        .iter()
-        .map(|(index, unusable)| unusable_event(*index, unusable, &raw(*index)))
-        .collect();
     for (index, twin_id, op) in &outcome.invalid_ops {
         warn!(event = index, twin_id = %twin_id, op = op.index, reason = %op.reason, "skipped a patch op");
     }
@@ -205,50 +196,12 @@ async fn deliver<'a>(
         Ok(delivery) => delivery,
         Err(e) => return failed(function, &e, &outcome),
     };
-    for &index in &delivery.too_large {
-        let record = &outcome.records[index];
-        let body = outcome.records.bytes(record);
-        let message_id = record.message_id();
-        let unusable = Unusable::new(
-            UnusableReason::RecordTooLarge,
-            format!("record {message_id} of {} bytes", body.len()),
-        );
-        let head = String::from_utf8_lossy(&body[..body.len().min(LOGGED_BODY_BYTES)]);
-        error!(twin_id = %record.twin_id, message_id = %message_id, bytes = body.len(), body = ?head, "record too large for the records hub");
-        letters.push(DeadLetter {
-            body: body.to_vec(),
-            properties: Map::new(),
-            reason: unusable.reason,
-            detail: unusable.detail,
-        });
-    }
+    let too_large = delivery.too_large.iter();
+    letters.extend(too_large.map(|&index| too_large_record(&outcome.records, index)));
     let attempt = request.attempt();
-    let (dead_lettered, logged) = if letters.is_empty() {
-        (0, 0)
-    } else {
-        match app.sink.dead_letter(&letters).await {
-            Ok(count) => (count, 0),
-            // Failing again would hold the partition for good: from the bound on, the events
-            // are kept in the log instead, and the invocation succeeds. Event Grid gives no
-            // attempt number: the same events coming again are counted here.
-            Err(e)
-                if attempt.unwrap_or_else(|| {
-                    let bodies = letters.iter().map(|letter| letter.body.as_slice());
-                    app.attempts
-                        .count(std::iter::once(function.as_bytes()).chain(bodies))
-                }) >= app.deadletter_attempts =>
-            {
-                let why = format!("the dead-letter hub did not take it: {e}");
-                for (index, letter) in letters.iter().enumerate() {
-                    log_event(index, letter, &why);
-                }
-                (0, letters.len())
-            }
-            Err(e) => {
-                let error = format!("dead letters not delivered: {e}");
-                return failed(function, &error, &outcome);
-            }
-        }
+    let (dead_lettered, logged) = match dead_letter(app, function, attempt, &letters).await {
+        Ok(counts) => counts,
+        Err(error) => return failed(function, &error, &outcome),
     };
     let summary = format!(
         "{function}: {} sent={} hub_events={} too_large={} dead_lettered={dead_lettered} logged={logged} retry={}",
@@ -268,16 +221,70 @@ async fn deliver<'a>(
     Answer::delivered(vec![summary])
 }
 
-fn unusable_event(index: usize, unusable: &Unusable, raw: &RawEvent<'_>) -> DeadLetter {
-    let head = &raw.body[..raw.body.len().min(LOGGED_BODY_BYTES)];
+/// Sends the dead letters; returns how many went to the dead-letter hub and how many were
+/// written to the log instead, or why the invocation must fail.
+async fn dead_letter(
+    app: &App,
+    function: &str,
+    attempt: Option<u64>,
+    letters: &[DeadLetter],
+) -> Result<(usize, usize), String> {
+    if letters.is_empty() {
+        return Ok((0, 0));
+    }
+    let error = match app.sink.dead_letter(letters).await {
+        Ok(count) => return Ok((count, 0)),
+        Err(error) => error,
+    };
+    // Failing again would hold the partition for good: from the bound on, the events are kept
+    // in the log instead, and the invocation succeeds. Event Grid gives no attempt number: the
+    // same events coming again are counted here.
+    let attempt = attempt.unwrap_or_else(|| {
+        let bodies = letters.iter().map(|letter| letter.body.as_slice());
+        app.attempts
+            .count(std::iter::once(function.as_bytes()).chain(bodies))
+    });
+    if attempt < app.deadletter_attempts {
+        return Err(format!("dead letters not delivered: {error}"));
+    }
+    let why = format!("the dead-letter hub did not take it: {error}");
+    for (index, letter) in letters.iter().enumerate() {
+        log_event(index, letter, &why);
+    }
+    Ok((0, letters.len()))
+}
+
+/// The dead letter for an unusable input event, logged with the start of its body.
+fn unusable_event(
+    index: usize,
+    unusable: &Unusable,
+    body: &[u8],
+    properties: Map<String, Value>,
+) -> DeadLetter {
+    let head = &body[..body.len().min(LOGGED_BODY_BYTES)];
     // Debug-formatted: the body and the detail come from the input, and a raw newline in them
     // would forge a log line of its own.
     error!(event = index, reason = %unusable.reason, detail = ?unusable.detail, body = ?String::from_utf8_lossy(head), "unusable event");
     DeadLetter {
-        body: raw.body.to_vec(),
-        properties: raw.properties.clone(),
+        body: body.to_vec(),
+        properties,
         reason: unusable.reason,
         detail: unusable.detail.clone(),
+    }
+}
+
+/// The dead letter for a record too large for any event the records hub takes.
+fn too_large_record(records: &Records, index: usize) -> DeadLetter {
+    let record = &records[index];
+    let body = records.bytes(record);
+    let message_id = record.message_id();
+    let head = String::from_utf8_lossy(&body[..body.len().min(LOGGED_BODY_BYTES)]);
+    error!(twin_id = %record.twin_id, message_id = %message_id, bytes = body.len(), body = ?head, "record too large for the records hub");
+    DeadLetter {
+        body: body.to_vec(),
+        properties: Map::new(),
+        reason: UnusableReason::RecordTooLarge,
+        detail: format!("record {message_id} of {} bytes", body.len()),
     }
 }
 
