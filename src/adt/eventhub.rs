@@ -89,11 +89,6 @@ impl<'a> CloudEventAttributes<'a> {
         }
     }
 
-    /// Whether `key` names an attribute this decoder reads (so a reader may skip the others).
-    pub fn reads(key: &str) -> bool {
-        CloudEventAttributes::default().slot(key).is_some()
-    }
-
     fn slot(&mut self, key: &str) -> Option<&mut Option<PropertyText<'a>>> {
         let rest = key.strip_prefix("cloudEvents")?;
         let (colon, name) = match rest.split_at_checked(1) {

@@ -133,11 +133,6 @@ impl Pointer {
     pub fn dotted(&self) -> String {
         self.segments().join(".")
     }
-
-    /// Position of the first `$metadata` segment, if any.
-    pub fn metadata_position(&self) -> Option<usize> {
-        self.segments().iter().position(|s| s == "$metadata")
-    }
 }
 
 // Equality, hashing and debugging look at the segments, however they are held.
