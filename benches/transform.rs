@@ -40,14 +40,15 @@ fn event_hub(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &body, |b, body| {
             b.iter(|| {
-                let request = InvocationRequest::parse(black_box(body)).unwrap();
+                let mut copy = black_box(body).clone();
+                let request = InvocationRequest::parse(&mut copy).unwrap();
                 let batch = request.event_hub_batch("events").unwrap();
                 process(batch.messages(), &options, now).records.len()
             })
         });
         group.finish();
 
-        let messages = InvocationRequest::parse(&body)
+        let messages = InvocationRequest::parse(&mut body.clone())
             .unwrap()
             .event_hub_batch("events")
             .unwrap()
@@ -71,7 +72,8 @@ fn event_grid(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("1", |b| {
         b.iter(|| {
-            let request = InvocationRequest::parse(black_box(&body)).unwrap();
+            let mut copy = black_box(&body).clone();
+            let request = InvocationRequest::parse(&mut copy).unwrap();
             let event = request.event_grid_event("event").unwrap();
             let now = Timestamp::parse("2026-05-01T12:05:00Z").unwrap();
             process([EventGridEvent(&event)], &options, now)
@@ -96,7 +98,8 @@ fn envelope(c: &mut Criterion) {
         group.throughput(Throughput::Elements(size as u64));
         group.bench_with_input(BenchmarkId::new("decode", size), &body, |b, body| {
             b.iter(|| {
-                let request = InvocationRequest::parse(black_box(body)).unwrap();
+                let mut copy = black_box(body).clone();
+                let request = InvocationRequest::parse(&mut copy).unwrap();
                 let batch = request.event_hub_batch("events").unwrap();
                 let decoded: Vec<_> = batch
                     .messages()
@@ -107,7 +110,8 @@ fn envelope(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("records", size), &body, |b, body| {
             b.iter(|| {
-                let request = InvocationRequest::parse(black_box(body)).unwrap();
+                let mut copy = black_box(body).clone();
+                let request = InvocationRequest::parse(&mut copy).unwrap();
                 let now = request.utc_now().unwrap();
                 let batch = request.event_hub_batch("events").unwrap();
                 process(batch.messages(), &options, now).records.len()
@@ -118,7 +122,8 @@ fn envelope(c: &mut Criterion) {
         for (name, packing) in [("packed", Packing::default()), ("unpacked", Packing::None)] {
             group.bench_with_input(BenchmarkId::new(name, size), &body, |b, body| {
                 b.iter(|| {
-                    let request = InvocationRequest::parse(black_box(body)).unwrap();
+                    let mut copy = black_box(body).clone();
+                    let request = InvocationRequest::parse(&mut copy).unwrap();
                     let now = request.utc_now().unwrap();
                     let batch = request.event_hub_batch("events").unwrap();
                     let records = process(batch.messages(), &options, now).records;

@@ -6,6 +6,7 @@
 //! accepts both forms.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -86,6 +87,45 @@ pub(crate) fn decoded_text(s: &str) -> Option<Value> {
         Ok(decoded) => Some(decoded),
         Err(_) => None,
     }
+}
+
+/// The nesting limit of [`read_in_place`]: serde_json's, so that both parsers refuse the same
+/// depths.
+const MAX_DEPTH: usize = 128;
+
+/// Scratch buffers [`read_in_place`] keeps between requests up to this input size; a larger
+/// request's are dropped after it, so one huge batch does not stay resident.
+const KEPT_BUFFERS_BYTES: usize = 4 << 20;
+
+thread_local! {
+    static BUFFERS: RefCell<simd_json::Buffers> =
+        RefCell::new(simd_json::Buffers::with_max_depth(0, MAX_DEPTH));
+}
+
+/// Reads a `T` from JSON text with simd-json, in place: every string is unescaped into `text`
+/// itself, so a `T` that borrows its strings borrows them however escaped they were, and the
+/// host's doubly encoded members cost one SIMD pass instead of a copy. `text` is changed whether
+/// or not it reads; a caller that needs the bytes as sent keeps a copy.
+pub(crate) fn read_in_place<'a, T: Deserialize<'a>>(
+    text: &'a mut [u8],
+) -> Result<T, simd_json::Error> {
+    read_with(text, |deserializer| T::deserialize(deserializer))
+}
+
+/// Runs `read` over JSON text with simd-json, in place (as [`read_in_place`] does), with this
+/// thread's scratch buffers.
+pub(crate) fn read_with<'a, T>(
+    text: &'a mut [u8],
+    read: impl FnOnce(&mut simd_json::Deserializer<'a>) -> Result<T, simd_json::Error>,
+) -> Result<T, simd_json::Error> {
+    let large = text.len() > KEPT_BUFFERS_BYTES;
+    BUFFERS.with_borrow_mut(|buffers| {
+        let deserializer = simd_json::Deserializer::from_slice_with_buffers(text, buffers);
+        if large {
+            *buffers = simd_json::Buffers::with_max_depth(0, MAX_DEPTH);
+        }
+        read(&mut deserializer?)
+    })
 }
 
 /// A JSON array in either form, as its items; anything else is `None`.

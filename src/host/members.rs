@@ -1,20 +1,16 @@
 //! The members of `Data` and `Metadata`, read once and borrowed from the request body.
 //!
 //! A member holding a JSON string (how current hosts send strings, numbers, booleans and arrays)
-//! keeps that string's content, borrowed unless it had escapes; any other member (an object, or a
-//! plain value from an older host) is kept as a `Value`. The host's second encoding is undone only
-//! when a member is read, and only for the members a function reads.
-//!
-//! The large metadata arrays no function reads ([`UNREAD`]: system properties, sequence numbers,
-//! offsets, partition keys, lock tokens) are not even unescaped: they are kept as the JSON text the
-//! host sent, which costs a scan instead of a copy, and are decoded only if something asks.
+//! keeps that string's content, borrowed from the body (which the envelope's reader unescapes in
+//! place); any other member (an object, or a plain value from an older host) is kept as a
+//! `Value`. The host's second encoding is undone only when a member is read, and only for the
+//! members a function reads.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
 use super::encoding::{decoded_text, text_ref, unquote};
@@ -26,47 +22,6 @@ pub enum Member<'a> {
     Text(Cow<'a, str>),
     /// Any other JSON value.
     Json(Value),
-    /// A member named in [`UNREAD`], as the JSON text the host sent.
-    Raw(RawMember<'a>),
-}
-
-/// A member's JSON text, checked by the parser but not decoded.
-#[derive(Clone, Copy, Debug)]
-pub struct RawMember<'a>(&'a RawValue);
-
-/// Metadata arrays the functions do not read: the Event Hubs trigger's system properties (read
-/// only for an event without `EnqueuedTimeUtcArray`), sequence numbers, offsets and partition
-/// keys, and the Service Bus trigger's per-message arrays other than ids, properties, delivery
-/// counts and enqueued times. Together they are about half of a batch's envelope.
-pub const UNREAD: &[&str] = &[
-    "SystemPropertiesArray",
-    "SequenceNumberArray",
-    "OffsetArray",
-    "PartitionKeyArray",
-    "LockTokenArray",
-    "ExpiresAtUtcArray",
-    "ContentTypeArray",
-    "CorrelationIdArray",
-    "ReplyToArray",
-    "SubjectArray",
-    "LabelArray",
-    "ToArray",
-    "SessionIdArray",
-];
-
-impl PartialEq for RawMember<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
-    }
-}
-
-impl<'a> RawMember<'a> {
-    /// The member decoded as the other members are when the request is read.
-    fn decoded(self) -> Member<'a> {
-        // The text was read once already; only a nesting deeper than the parser allows from
-        // here could fail, and a member that deep holds nothing a function reads.
-        serde_json::from_str(self.0.get()).unwrap_or(Member::Json(Value::Null))
-    }
 }
 
 impl Member<'_> {
@@ -75,7 +30,6 @@ impl Member<'_> {
         match self {
             Member::Text(text) => Value::String(text.as_ref().to_owned()),
             Member::Json(value) => value.clone(),
-            Member::Raw(raw) => raw.decoded().to_value(),
         }
     }
 
@@ -84,7 +38,6 @@ impl Member<'_> {
         match self {
             Member::Text(text) => decoded_text(text),
             Member::Json(value) => Some(value.clone()),
-            Member::Raw(raw) => raw.decoded().json_value(),
         }
     }
 
@@ -95,10 +48,6 @@ impl Member<'_> {
                 Some(unquote(text).map_or(Cow::Borrowed(text.as_ref()), Cow::Owned))
             }
             Member::Json(value) => text_ref(value),
-            Member::Raw(raw) => raw
-                .decoded()
-                .text()
-                .map(|text| Cow::Owned(text.into_owned())),
         }
     }
 
@@ -111,8 +60,7 @@ impl Member<'_> {
     }
 
     /// The JSON text an array member holds once the host's encoding is undone, if it is held
-    /// as text encoded once (the common form), borrowed from the member. (`None` for a member
-    /// kept raw: its readers take the long way, [`Member::json_array`].)
+    /// as text encoded once (the common form), borrowed from the member.
     pub(crate) fn array_text(&self) -> Option<&str> {
         match self {
             Member::Text(text) if text.trim_start().starts_with('[') => Some(text),
@@ -160,11 +108,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
         let mut members = Vec::new();
         while let Some(Key(key)) = map.next_key()? {
-            let member = if UNREAD.contains(&key.as_ref()) {
-                Member::Raw(RawMember(map.next_value()?))
-            } else {
-                map.next_value()?
-            };
+            let member = map.next_value()?;
             members.push((key, member));
         }
         Ok(Members(members))

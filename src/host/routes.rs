@@ -88,7 +88,9 @@ async fn invoke_function(
     if !FUNCTIONS.contains(&function) {
         return Refusal::NoSuchFunction(function.to_owned()).into();
     }
-    let request = match InvocationRequest::parse(body) {
+    // Parsing unescapes in place; `body` stays as sent, for the log of a request it refuses.
+    let mut parsed = body.to_vec();
+    let request = match InvocationRequest::parse(&mut parsed) {
         Ok(request) => request,
         Err(e) => return unreadable(app, function, body, e),
     };
