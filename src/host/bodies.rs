@@ -13,6 +13,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::encoding::read_with;
+
 /// Every body of a batch, end to end in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bodies {
@@ -85,9 +87,12 @@ impl Bodies {
             },
             all_base64: true,
         };
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        deserializer.deserialize_seq(&mut read).ok()?;
-        deserializer.end().ok()?;
+        // Read from a copy, unescaped in place; each body is copied out of it as it is read.
+        let mut copy = text.as_bytes().to_vec();
+        read_with(&mut copy, |deserializer| {
+            deserializer.deserialize_seq(&mut read)
+        })
+        .ok()?;
         Some(if read.all_base64 {
             read.bodies.base64_decoded().unwrap_or(read.bodies)
         } else {
