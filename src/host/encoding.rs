@@ -89,9 +89,9 @@ pub(crate) fn decoded_text(s: &str) -> Option<Value> {
     }
 }
 
-/// The nesting limit of [`read_in_place`]: serde_json's, so that both parsers refuse the same
-/// depths.
-const MAX_DEPTH: usize = 128;
+/// The deepest nesting [`read_in_place`] reads: serde_json's (its recursion limit of 128 refuses
+/// a 128th level), so that both parsers refuse the same texts.
+const MAX_DEPTH: usize = 127;
 
 /// Scratch buffers [`read_in_place`] keeps between requests up to this input size; a larger
 /// request's are dropped after it, so one huge batch does not stay resident.
