@@ -3,60 +3,12 @@
 //! reference the fast decoder must agree with on any input (see `envelope` in `lib.rs`).
 
 use adt_bridge::adt::EventHubMessage;
-use adt_bridge::host::encoding::{json_array, json_value, text};
+use adt_bridge::host::encoding::{json_array, json_value, text, Skipped};
 use adt_bridge::host::EnvelopeError;
 use adt_bridge::time::Timestamp;
 use base64::Engine;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-/// Any JSON value, every string and number of it read as a value is (so checked for UTF-8 and
-/// range, which skipping does not check), and dropped. Unlike reading a `Value`, no key means
-/// anything (`raw_value` gives one key a meaning when the feature is on).
-struct WellFormed;
-
-impl<'de> Deserialize<'de> for WellFormed {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(WellFormedVisitor)
-    }
-}
-
-struct WellFormedVisitor;
-
-impl<'de> Visitor<'de> for WellFormedVisitor {
-    type Value = WellFormed;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WellFormed, A::Error> {
-        while seq.next_element::<WellFormed>()?.is_some() {}
-        Ok(WellFormed)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WellFormed, A::Error> {
-        while map.next_entry::<WellFormed, WellFormed>()?.is_some() {}
-        Ok(WellFormed)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<WellFormed, E> {
-        Ok(WellFormed)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<WellFormed, E> {
-        Ok(WellFormed)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<WellFormed, E> {
-        Ok(WellFormed)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<WellFormed, E> {
-        Ok(WellFormed)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<WellFormed, E> {
-        Ok(WellFormed)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<WellFormed, E> {
-        Ok(WellFormed)
-    }
-}
 
 /// A request read the old way.
 #[derive(Deserialize)]
@@ -105,7 +57,10 @@ impl Envelope {
     pub fn parse(body: &[u8]) -> Option<Envelope> {
         // The envelope is JSON text as a whole, in the members no function reads too: UTF-8
         // (RFC 8259 section 8.1), numbers a double can hold, nesting within the parser's limit.
-        serde_json::from_slice::<WellFormed>(body).ok()?;
+        // `Skipped` reads every string and number as a value would be (so they are checked,
+        // which skipping does not do), and unlike a `Value` gives no key a meaning of its own
+        // (serde_json's `raw_value` does).
+        serde_json::from_slice::<Skipped>(body).ok()?;
         serde_json::from_slice(body).ok()
     }
 

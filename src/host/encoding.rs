@@ -137,8 +137,9 @@ pub fn json_array(value: &Value) -> Option<Vec<Value>> {
 }
 
 /// Any JSON value, read and dropped. Unlike `IgnoredAny` it goes through the parser's ordinary
-/// path, which checks the nesting limit and string escapes as reading a `Value` does.
-pub(crate) struct Skipped;
+/// path, which checks the nesting limit, string escapes, UTF-8 and number ranges as reading a
+/// `Value` does.
+pub struct Skipped;
 
 impl Skipped {
     /// Reads the rest of an array a visitor was handed, as [`Skipped`] reads one.
