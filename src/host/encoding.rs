@@ -98,8 +98,12 @@ const MAX_DEPTH: usize = 127;
 const KEPT_BUFFERS_BYTES: usize = 4 << 20;
 
 thread_local! {
-    static BUFFERS: RefCell<simd_json::Buffers> =
-        RefCell::new(simd_json::Buffers::with_max_depth(0, MAX_DEPTH));
+    static BUFFERS: RefCell<simd_json::Buffers> = RefCell::new(fresh_buffers());
+}
+
+/// Empty scratch buffers, with the nesting limit.
+fn fresh_buffers() -> simd_json::Buffers {
+    simd_json::Buffers::with_max_depth(0, MAX_DEPTH)
 }
 
 /// Reads a `T` from JSON text with simd-json, in place: every string is unescaped into `text`
@@ -122,7 +126,7 @@ pub(crate) fn read_with<'a, T>(
     BUFFERS.with_borrow_mut(|buffers| {
         let deserializer = simd_json::Deserializer::from_slice_with_buffers(text, buffers);
         if large {
-            *buffers = simd_json::Buffers::with_max_depth(0, MAX_DEPTH);
+            *buffers = fresh_buffers();
         }
         read(&mut deserializer?)
     })
