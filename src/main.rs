@@ -8,6 +8,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use adt_bridge::adt::EventGridEvent;
 use adt_bridge::config::delivery::delivery_settings;
 use adt_bridge::config::eventhubs::TWINS_HUB;
