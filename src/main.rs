@@ -8,9 +8,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use adt_bridge::adt::EventGridEvent;
 use adt_bridge::config::delivery::delivery_settings;
 use adt_bridge::config::eventhubs::TWINS_HUB;
@@ -35,6 +32,12 @@ use adt_bridge::tick_delivery::{
     AdtPatches, Simulator, SimulatorMode, TickDelivery, TwinsHubNotifications,
 };
 use adt_bridge::time::Timestamp;
+
+/// mimalloc, built with transparent huge pages off (`no_thp`): glibc's malloc spends a few per
+/// cent of the handler's CPU merging freed chunks after every request-sized buffer, and with
+/// huge pages mimalloc's arenas would fault in 2 MiB at a time (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
