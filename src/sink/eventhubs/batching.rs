@@ -9,7 +9,7 @@
 
 use azure_messaging_eventhubs::models::{AmqpSimpleValue, EventData, MessageId};
 use azure_messaging_eventhubs::{
-    error::ErrorKind, EventDataBatch, EventDataBatchOptions, ProducerClient,
+    error::ErrorKind, EventDataBatch, EventDataBatchOptions, ProducerClient, SendEventOptions,
 };
 
 use super::errors::classify;
@@ -70,6 +70,10 @@ pub(super) async fn send_in_batches(
     link_max: u64,
     events: Vec<EventData>,
 ) -> Result<Batched, SinkError> {
+    let events = match send_single(client, &options, link_max, events).await {
+        Single::Sent(done) => return done,
+        Single::NotSingle(events) => events,
+    };
     let key_len = options()
         .and_then(|o| o.partition_key)
         .map_or(0, |key| key.len() + 32);
@@ -100,6 +104,42 @@ pub(super) async fn send_in_batches(
     }
     done.sent += send(client, batch, in_batch).await?;
     Ok(done)
+}
+
+/// What [`send_single`] did with the events.
+enum Single {
+    /// It sent them: one event that surely fits, sent as a plain message.
+    Sent(Result<Batched, SinkError>),
+    /// It left them to batches.
+    NotSingle(Vec<EventData>),
+}
+
+/// Sends one event that surely fits the link as a plain message to its partition: the SDK
+/// encodes an event it adds to a batch twice, to size it, and again as the batch goes out, while
+/// a plain message is encoded once. Several events, an event under a partition key (which only
+/// a batch sets), or one the bound cannot place within the link are left to batches.
+async fn send_single(
+    client: &ProducerClient,
+    options: &impl Fn() -> Option<EventDataBatchOptions>,
+    link_max: u64,
+    mut events: Vec<EventData>,
+) -> Single {
+    let options = options().unwrap_or_default();
+    let fits = |event: &EventData| encoded_size_bound(event) as u64 + FRAMING <= link_max;
+    if events.len() != 1 || options.partition_key.is_some() || !fits(&events[0]) {
+        return Single::NotSingle(events);
+    }
+    let event = events.pop().expect("one event");
+    let send = SendEventOptions {
+        partition_id: options.partition_id,
+    };
+    Single::Sent(match client.send_event(event, Some(send)).await {
+        Ok(()) => Ok(Batched {
+            sent: 1,
+            too_large: Vec::new(),
+        }),
+        Err(error) => Err(classify(&error, None)),
+    })
 }
 
 async fn new_batch<'c>(
