@@ -19,6 +19,10 @@ use adt_bridge::time::Timestamp;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use support::{event_grid_request, event_hub_request, factory_update, HubRequestOptions};
 
+/// The allocator the handler runs with (`src/main.rs`), so that the numbers are the handler's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn decode_and_transform(
     messages: &[EventHubMessage],
     options: &TransformOptions,
