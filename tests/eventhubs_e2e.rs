@@ -314,6 +314,38 @@ async fn poisoned_events_and_oversized_records_go_to_the_dead_letter_hub_and_the
     peer.stop().await;
 }
 
+/// A record past half the link's limit is too large for a batch (which counts its first event
+/// twice). Sent alone it would fit a plain message, but the bridge holds it to the same limit
+/// either way, so whether it is delivered never depends on what else was in flight.
+#[tokio::test]
+async fn a_lone_record_too_large_for_a_batch_is_too_large_alone_too() {
+    let peer = Peer::start(peer_config().max_message_size(8192))
+        .await
+        .unwrap();
+    let bridge = Bridge::start(&emulator_settings(peer.addr(), "tsi")).await;
+    let events = [twin_update(
+        0,
+        "GrindingStep",
+        json!([{"op": "add", "path": "/Note", "value": "x".repeat(5000)}]),
+    )];
+    let request = event_hub_request(&events, HubRequestOptions::default());
+    let (status, body) = bridge.post("TwinUpdatesEventHub", &request).await;
+    assert_eq!(status, 200, "{body}");
+    let summary = body["Logs"][0].as_str().unwrap();
+    assert!(
+        summary.contains("sent=0") && summary.contains("too_large=1"),
+        "{summary}"
+    );
+    let letters = peer.wait_for_events("deadletter", 1, WAIT).await;
+    assert_eq!(
+        letters[0].properties["deadLetterReason"],
+        "record-too-large"
+    );
+    assert_eq!(peer.event_count("records"), 0);
+    bridge.stop();
+    peer.stop().await;
+}
+
 /// The whole local pipeline with no ADT: the simulator's `eventhub` mode writes ADT-shaped
 /// notifications to the twins hub; what the peer received goes to the bridge as the Functions
 /// host would deliver it; the records reach the records hub.

@@ -108,16 +108,17 @@ pub(super) async fn send_in_batches(
 
 /// What [`send_single`] did with the events.
 enum Single {
-    /// It sent them: one event that surely fits, sent as a plain message.
+    /// It sent them: one event that surely fits an empty batch, sent as a plain message.
     Sent(Result<Batched, SinkError>),
     /// It left them to batches.
     NotSingle(Vec<EventData>),
 }
 
-/// Sends one event that surely fits the link as a plain message to its partition: the SDK
+/// Sends one event that surely fits an empty batch as a plain message to its partition: the SDK
 /// encodes an event it adds to a batch twice, to size it, and again as the batch goes out, while
 /// a plain message is encoded once. Several events, an event under a partition key (which only
-/// a batch sets), or one the bound cannot place within the link are left to batches.
+/// a batch sets), or one the bound cannot place in an empty batch are left to batches, so that
+/// what is too large stays the same whether an event goes alone or with others.
 async fn send_single(
     client: &ProducerClient,
     options: &impl Fn() -> Option<EventDataBatchOptions>,
@@ -125,7 +126,8 @@ async fn send_single(
     mut events: Vec<EventData>,
 ) -> Single {
     let options = options().unwrap_or_default();
-    let fits = |event: &EventData| encoded_size_bound(event) as u64 + FRAMING <= link_max;
+    // An empty batch counts its first event twice (once for the envelope copied from it).
+    let fits = |event: &EventData| 2 * encoded_size_bound(event) as u64 + FRAMING <= link_max;
     if events.len() != 1 || options.partition_key.is_some() || !fits(&events[0]) {
         return Single::NotSingle(events);
     }
