@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use futures_util::{Stream, TryStreamExt};
 use warp::http::Method;
 use warp::Filter;
@@ -57,7 +57,7 @@ pub fn routes(server: Arc<Server>) -> impl Filter<Extract = (Answer,), Error = I
                 invoke_function(
                     &server,
                     &function,
-                    &body,
+                    body,
                     invocation_id.as_deref().unwrap_or("-"),
                 )
                 .await
@@ -81,18 +81,17 @@ const FUNCTIONS: [&str; 4] = [
 async fn invoke_function(
     server: &Server,
     function: &str,
-    body: &[u8],
+    mut body: Body,
     invocation_id: &str,
 ) -> Answer {
     let app = &server.app;
     if !FUNCTIONS.contains(&function) {
         return Refusal::NoSuchFunction(function.to_owned()).into();
     }
-    // Parsing unescapes in place; `body` stays as sent, for the log of a request it refuses.
-    let mut parsed = body.to_vec();
-    let request = match InvocationRequest::parse(&mut parsed) {
+    // Parsing unescapes in place; the chunks stay as sent, for the log of a request it refuses.
+    let request = match InvocationRequest::parse(&mut body.contiguous) {
         Ok(request) => request,
-        Err(e) => return unreadable(app, function, body, e),
+        Err(e) => return unreadable(app, function, &body.chunks.concat(), e),
     };
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
@@ -127,14 +126,24 @@ fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     }
 }
 
+/// A request body as read: the chunks as they arrived (hyper's own buffers, not copied), kept
+/// for the log of a request that cannot be read, and one contiguous copy to parse in place.
+struct Body {
+    chunks: Vec<Bytes>,
+    contiguous: Vec<u8>,
+}
+
 /// Reads the body, refusing it with 413 once it passes `limit` bytes. `expected` (the declared
 /// length, already checked against the bound) sizes the buffer once instead of growing it.
-async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Vec<u8>, Answer>
+async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Body, Answer>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut collected = Vec::with_capacity(expected.min(limit));
+    let mut read = Body {
+        chunks: Vec::new(),
+        contiguous: Vec::with_capacity(expected.min(limit)),
+    };
     let mut body = std::pin::pin!(body);
     loop {
         let chunk = body
@@ -142,17 +151,15 @@ where
             .await
             .map_err(|e| Answer::from(Refusal::Unreadable(e.to_string())))?;
         let Some(mut chunk) = chunk else {
-            return Ok(collected);
+            return Ok(read);
         };
-        if collected.len() + chunk.remaining() > limit {
+        if read.contiguous.len() + chunk.remaining() > limit {
             return Err(Refusal::TooLarge(limit).into());
         }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            collected.extend_from_slice(part);
-            let len = part.len();
-            chunk.advance(len);
-        }
+        // Hyper's chunks are `Bytes`: taking one whole shares it rather than copying it.
+        let chunk = chunk.copy_to_bytes(chunk.remaining());
+        read.contiguous.extend_from_slice(&chunk);
+        read.chunks.push(chunk);
     }
 }
 
