@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::encoding::read_with;
+use super::encoding::{read_with, PADDING};
 
 /// Every body of a batch, end to end in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,7 +88,8 @@ impl Bodies {
             all_base64: true,
         };
         // Read from a copy, unescaped in place; each body is copied out of it as it is read.
-        let mut copy = text.as_bytes().to_vec();
+        let mut copy = Vec::with_capacity(text.len() + PADDING);
+        copy.extend_from_slice(text.as_bytes());
         read_with(&mut copy, |deserializer| {
             deserializer.deserialize_seq(&mut read)
         })

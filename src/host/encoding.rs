@@ -97,21 +97,38 @@ const MAX_DEPTH: usize = 127;
 /// request's are dropped after it, so one huge batch does not stay resident.
 const KEPT_BUFFERS_BYTES: usize = 4 << 20;
 
-thread_local! {
-    static BUFFERS: RefCell<simd_json::Buffers> = RefCell::new(fresh_buffers());
+/// The room [`read_in_place`] needs after the text, for simd-json's 64-byte loads: a caller that
+/// reserves it spares the buffer's growing.
+pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
+
+/// What simd-json keeps between reads on one thread: its stage buffers and the tape's storage.
+struct Scratch {
+    buffers: simd_json::Buffers,
+    tape: simd_json::Tape<'static>,
 }
 
-/// Empty scratch buffers, with the nesting limit.
-fn fresh_buffers() -> simd_json::Buffers {
-    simd_json::Buffers::with_max_depth(0, MAX_DEPTH)
+impl Scratch {
+    /// Empty scratch buffers, with the nesting limit.
+    fn fresh() -> Self {
+        Scratch {
+            buffers: simd_json::Buffers::with_max_depth(0, MAX_DEPTH),
+            tape: simd_json::Tape::null(),
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::fresh());
 }
 
 /// Reads a `T` from JSON text with simd-json, in place: every string is unescaped into `text`
 /// itself, so a `T` that borrows its strings borrows them however escaped they were, and the
 /// host's doubly encoded members cost one SIMD pass instead of a copy. `text` is changed whether
-/// or not it reads; a caller that needs the bytes as sent keeps a copy.
+/// or not it reads, and [`PADDING`] bytes are added after it (simd-json reads its input in
+/// 64-byte blocks: with the room there it needs no padded copy of its own); a caller that needs
+/// the bytes as sent keeps a copy.
 pub(crate) fn read_in_place<'a, T: Deserialize<'a>>(
-    text: &'a mut [u8],
+    text: &'a mut Vec<u8>,
 ) -> Result<T, simd_json::Error> {
     read_with(text, |deserializer| T::deserialize(deserializer))
 }
@@ -119,16 +136,25 @@ pub(crate) fn read_in_place<'a, T: Deserialize<'a>>(
 /// Runs `read` over JSON text with simd-json, in place (as [`read_in_place`] does), with this
 /// thread's scratch buffers.
 pub(crate) fn read_with<'a, T>(
-    text: &'a mut [u8],
+    text: &'a mut Vec<u8>,
     read: impl FnOnce(&mut simd_json::Deserializer<'a>) -> Result<T, simd_json::Error>,
 ) -> Result<T, simd_json::Error> {
-    let large = text.len() > KEPT_BUFFERS_BYTES;
-    BUFFERS.with_borrow_mut(|buffers| {
-        let deserializer = simd_json::Deserializer::from_slice_with_buffers(text, buffers);
+    let len = text.len();
+    text.resize(len + PADDING, b' ');
+    let large = len > KEPT_BUFFERS_BYTES;
+    SCRATCH.with_borrow_mut(|scratch| {
+        let mut tape = std::mem::replace(&mut scratch.tape, simd_json::Tape::null()).reset();
+        let filled = simd_json::fill_tape_padded(text, len, &mut scratch.buffers, &mut tape);
         if large {
-            *buffers = fresh_buffers();
+            *scratch = Scratch::fresh();
         }
-        read(&mut deserializer?)
+        filled?;
+        let mut deserializer = simd_json::Deserializer::from_tape(tape);
+        let read = read(&mut deserializer);
+        if !large {
+            scratch.tape = deserializer.into_tape().reset();
+        }
+        read
     })
 }
 

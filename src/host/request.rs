@@ -63,10 +63,14 @@ const SERVICE_BUS_KEYS: BatchKeys = BatchKeys {
 };
 
 impl<'a> InvocationRequest<'a> {
+    /// The spare capacity [`InvocationRequest::parse`] uses after the body.
+    pub const PADDING: usize = super::encoding::PADDING;
+
     /// Parses a request body in place (see [`read_in_place`]): the body's strings are
     /// unescaped into it, so every member is borrowed from it and the body no longer holds the
-    /// bytes as sent.
-    pub fn parse(body: &'a mut [u8]) -> Result<Self, EnvelopeError> {
+    /// bytes as sent. Room for the parser is added after the body; a body read with
+    /// [`InvocationRequest::PADDING`] bytes of spare capacity is not moved for it.
+    pub fn parse(body: &'a mut Vec<u8>) -> Result<Self, EnvelopeError> {
         read_in_place(body).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
     }
 

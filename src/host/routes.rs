@@ -142,7 +142,7 @@ where
 {
     let mut read = Body {
         chunks: Vec::new(),
-        contiguous: Vec::with_capacity(expected.min(limit)),
+        contiguous: Vec::with_capacity(expected.min(limit) + InvocationRequest::PADDING),
     };
     let mut body = std::pin::pin!(body);
     loop {
