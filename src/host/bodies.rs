@@ -212,3 +212,47 @@ impl<'de> Visitor<'de> for Item<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn each(bodies: &Bodies) -> Vec<String> {
+        (0..bodies.len())
+            .map(|n| String::from_utf8_lossy(bodies.get(n)).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn text_bodies_stay_where_they_were_unescaped_and_values_follow_them() {
+        // Text items (escaped or not), then items that are JSON values, interleaved.
+        let text = r#"["{\"a\":\"x\\ny\"}", {"b": [1, 2.5]}, "", "plain", null, "{\"c\":true}"]"#;
+        let bodies = Bodies::read(text).unwrap();
+        assert_eq!(
+            each(&bodies),
+            [
+                r#"{"a":"x\ny"}"#,
+                r#"{"b":[1,2.5]}"#,
+                "",
+                "plain",
+                "null",
+                r#"{"c":true}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_array_of_base64_text_is_decoded_whole() {
+        let bodies = Bodies::read(r#"["eyJhIjoxfQ==", " dHJ1ZQ== "]"#).unwrap();
+        assert_eq!(each(&bodies), [r#"{"a":1}"#, "true"]);
+        // One item that cannot be base64 keeps every item as sent.
+        let bodies = Bodies::read(r#"["eyJhIjoxfQ==", "{}"]"#).unwrap();
+        assert_eq!(each(&bodies), ["eyJhIjoxfQ==", "{}"]);
+    }
+
+    #[test]
+    fn what_is_no_array_is_not_read() {
+        assert_eq!(Bodies::read(r#"{"a": 1}"#), None);
+        assert_eq!(Bodies::read(r#"["a", "#), None);
+    }
+}
