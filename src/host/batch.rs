@@ -111,11 +111,13 @@ impl<'r> MessageBatch<'r> {
         let count = bodies.len();
         let properties_member = metadata.first_of(keys.properties);
         let attributes = properties_member
-            .and_then(|member| read_items(member, AttributesItem, slow_attributes));
+            .and_then(|member| read_items(member, count, AttributesItem, slow_attributes));
         let enqueued_member = metadata.get("EnqueuedTimeUtcArray");
-        let direct = enqueued_member.and_then(|member| read_items(member, TimeItem, slow_time));
+        let direct =
+            enqueued_member.and_then(|member| read_items(member, count, TimeItem, slow_time));
         let id_member = keys.message_ids.and_then(|(many, _)| metadata.get(many));
-        let message_ids = id_member.and_then(|member| read_items(member, TextItem, slow_text));
+        let message_ids =
+            id_member.and_then(|member| read_items(member, count, TextItem, slow_text));
         let system_member = keys.system.and_then(|key| metadata.get(key));
         // The arrays read here are checked; the system properties are not read unless an
         // enqueued time is missing, so their length is not worth a parse of their own.
@@ -209,15 +211,20 @@ fn single_base64(body: Vec<u8>) -> Vec<u8> {
         .unwrap_or(body)
 }
 
-/// The items of an array member: read straight from its text when it is held as text encoded
-/// once (the common form), else from its decoded `Value`.
-fn read_items<'r, S, T>(member: &'r Member<'r>, seed: S, slow: fn(&Value) -> T) -> Option<Vec<T>>
+/// The items of an array member (`count` expected): read straight from its text when it is held
+/// as text encoded once (the common form), else from its decoded `Value`.
+fn read_items<'r, S, T>(
+    member: &'r Member<'r>,
+    count: usize,
+    seed: S,
+    slow: fn(&Value) -> T,
+) -> Option<Vec<T>>
 where
     S: DeserializeSeed<'r, Value = T> + Copy,
 {
     member
         .array_text()
-        .and_then(|text| array_of(text, seed))
+        .and_then(|text| array_of(text, seed, count))
         .or_else(|| Some(member.json_array()?.iter().map(slow).collect()))
 }
 

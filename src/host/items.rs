@@ -16,18 +16,24 @@ use super::members::StrVisitor;
 use crate::adt::{CloudEventAttributes, PropertyText};
 use crate::time::Timestamp;
 
-/// Reads a JSON array text, each item with `seed`; `None` where reading it as a `Value` fails.
-pub(crate) fn array_of<'de, S>(text: &'de str, seed: S) -> Option<Vec<S::Value>>
+/// Reads a JSON array text, each item with `seed`, with room for `expected` items; `None` where
+/// reading it as a `Value` fails.
+pub(crate) fn array_of<'de, S>(text: &'de str, seed: S, expected: usize) -> Option<Vec<S::Value>>
 where
     S: DeserializeSeed<'de> + Copy,
 {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let items = deserializer.deserialize_seq(ArrayVisitor(seed)).ok()?;
+    let items = deserializer
+        .deserialize_seq(ArrayVisitor { seed, expected })
+        .ok()?;
     deserializer.end().ok()?;
     Some(items)
 }
 
-struct ArrayVisitor<S>(S);
+struct ArrayVisitor<S> {
+    seed: S,
+    expected: usize,
+}
 
 impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ArrayVisitor<S> {
     type Value = Vec<S::Value>;
@@ -37,8 +43,9 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ArrayVisitor<S> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(self.0)? {
+        // Room for the batch, but not for whatever length a malformed array claims.
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(self.expected));
+        while let Some(item) = seq.next_element_seed(self.seed)? {
             items.push(item);
         }
         Ok(items)
