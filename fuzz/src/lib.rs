@@ -178,14 +178,11 @@ fn event_hub_batch(request: &reference::Envelope, batch: &MessageBatch<'_>) {
     match json_array(&request.data["events"]) {
         Some(bodies) => {
             assert_eq!(count, bodies.len());
-            let misaligned = [
-                "PropertiesArray",
-                "EnqueuedTimeUtcArray",
-                "SystemPropertiesArray",
-            ]
-            .into_iter()
-            .filter_map(|key| request.metadata.get(key).and_then(json_array))
-            .any(|array| array.len() != count);
+            // The system properties are only read for a missing enqueued time: not counted.
+            let misaligned = ["PropertiesArray", "EnqueuedTimeUtcArray"]
+                .into_iter()
+                .filter_map(|key| request.metadata.get(key).and_then(json_array))
+                .any(|array| array.len() != count);
             assert_eq!(batch.misaligned, misaligned);
         }
         None => {

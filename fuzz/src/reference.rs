@@ -107,16 +107,12 @@ impl Envelope {
         let properties = properties.and_then(json_array);
         let enqueued = array("EnqueuedTimeUtcArray");
         let system = keys.system.and_then(|(many, _)| array(many));
-        let system_present = keys
-            .system
-            .is_some_and(|(many, _)| self.metadata.contains_key(many));
         let ids = keys.message_ids.and_then(|(many, _)| array(many));
+        // The system properties are read only for a missing enqueued time, so their length is
+        // not checked: only the arrays every message reads are.
         let misaligned = [&properties, &enqueued, &ids]
             .into_iter()
             .map(|array| array.as_ref().map(Vec::len))
-            .chain([system_present
-                .then(|| system.as_ref().map(Vec::len))
-                .flatten()])
             .any(|len| len.is_some_and(|len| len != bodies.len()));
         let at =
             |array: &Option<Vec<Value>>, n: usize| array.as_ref().and_then(|a| a.get(n)).cloned();
