@@ -27,17 +27,18 @@ fn main() {
         };
         for size in [1usize, 100, 1000] {
             let events: Vec<_> = (0..size).map(factory_update).collect();
-            let mut body = event_hub_request(&events, HubRequestOptions::default())
-                .to_string()
-                .into_bytes();
-            let request = InvocationRequest::parse(&mut body).expect("an envelope");
+            let body = event_hub_request(&events, HubRequestOptions::default()).to_string();
+            let mut buffer = Vec::new();
+            let request =
+                InvocationRequest::parse(body.as_bytes(), &mut buffer).expect("an envelope");
             let batch = request.event_hub_batch("events").expect("a batch");
             let outcome = process(batch.messages(), &options, now);
             describe(&format!("{format} eventhub {size}"), &outcome, &mut lines);
         }
         let event = support::event_grid_schema_update("eg-1", "GrindingStep", 111.5);
-        let mut body = event_grid_request(&event, false).to_string().into_bytes();
-        let request = InvocationRequest::parse(&mut body).expect("an envelope");
+        let body = event_grid_request(&event, false).to_string();
+        let mut buffer = Vec::new();
+        let request = InvocationRequest::parse(body.as_bytes(), &mut buffer).expect("an envelope");
         let event = request.event_grid_event("event").expect("an event");
         let outcome = process([EventGridEvent(&event)], &options, now);
         describe(&format!("{format} eventgrid 1"), &outcome, &mut lines);

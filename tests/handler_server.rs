@@ -45,6 +45,10 @@ async fn start() -> Running {
 
 impl Running {
     async fn post(&self, function: &str, body: &Value) -> (u16, Value) {
+        self.post_text(function, body.to_string()).await
+    }
+
+    async fn post_text(&self, function: &str, body: String) -> (u16, Value) {
         let response = reqwest::Client::new()
             .post(format!("http://{}/{function}", self.addr))
             .header("Content-Type", "application/json; charset=utf-8")
@@ -52,7 +56,7 @@ impl Running {
                 "X-Azure-Functions-InvocationId",
                 "9b2f6a1e-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
             )
-            .body(body.to_string())
+            .body(body)
             .send()
             .await
             .unwrap();
@@ -232,6 +236,27 @@ async fn event_grid_in_both_schemas_and_as_object_or_string() {
         .map(|r| r.message_id.clone())
         .collect();
     assert_eq!(ids, ["eg-1:0", "eg-1:0", "ce-1:0", "ce-1:0"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_value_written_minus_zero_keeps_its_sign_in_the_record() {
+    // The host's JSON carries the event as an object, read with simd-json, which reads `-0` as
+    // the integer 0; the record must carry what serde_json reads, −0.0, as it did before.
+    let server = start().await;
+    let event = event_grid_schema_update("eg-1", "GrindingStep", 111.0);
+    let request = event_grid_request(&event, false).to_string();
+    assert_eq!(
+        request.matches("111.0").count(),
+        2,
+        "in Data and in Metadata"
+    );
+    let (status, body) = server
+        .post_text("TwinUpdatesEventGrid", request.replace("111.0", "-0"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let record: Value = serde_json::from_str(&server.sink.records()[0].body).unwrap();
+    assert_eq!(record["Vibration"].to_string(), "-0.0", "{record}");
     server.stop().await;
 }
 

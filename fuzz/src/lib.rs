@@ -47,8 +47,8 @@ pub fn run(target: &str, data: &[u8]) -> String {
 /// reference decoder (`reference.rs`, every value read into a `Value`) makes of the same body.
 pub fn envelope(data: &[u8]) -> String {
     let reference = reference::Envelope::parse(data);
-    let mut body = data.to_vec();
-    let request = match InvocationRequest::parse(&mut body) {
+    let mut buffer = Vec::new();
+    let request = match InvocationRequest::parse(data, &mut buffer) {
         Ok(request) => request,
         Err(error) => {
             assert!(matches!(error, EnvelopeError::NotAnEnvelope(_)));
@@ -246,8 +246,8 @@ fn verdict(options: &TransformOptions, outcome: &BatchOutcome) -> String {
 /// Event Grid event, decoded and transformed in every format, with what the answer and the dead
 /// letters read from the outcome.
 pub fn request_end_to_end(data: &[u8]) -> String {
-    let mut body = data.to_vec();
-    let Ok(request) = InvocationRequest::parse(&mut body) else {
+    let mut buffer = Vec::new();
+    let Ok(request) = InvocationRequest::parse(data, &mut buffer) else {
         return "not-an-envelope".into();
     };
     let now = request.utc_now().unwrap_or_else(check::now);

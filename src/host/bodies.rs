@@ -90,10 +90,18 @@ impl Bodies {
         // Read from a copy, unescaped in place; each body is copied out of it as it is read.
         let mut copy = Vec::with_capacity(text.len() + PADDING);
         copy.extend_from_slice(text.as_bytes());
-        read_with(&mut copy, |deserializer| {
+        let ((), zeros) = read_with(&mut copy, |deserializer| {
             deserializer.deserialize_seq(&mut read)
         })
         .ok()?;
+        if zeros.any_signed(|at| text.as_bytes().get(at).copied()) {
+            // An item that is a value holds a `-0`, whose sign only serde_json keeps.
+            read.bodies = Bodies::default();
+            read.all_base64 = true;
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            deserializer.deserialize_seq(&mut read).ok()?;
+            deserializer.end().ok()?;
+        }
         Some(if read.all_base64 {
             read.bodies.base64_decoded().unwrap_or(read.bodies)
         } else {

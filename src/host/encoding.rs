@@ -126,25 +126,27 @@ thread_local! {
 /// host's doubly encoded members cost one SIMD pass instead of a copy. `text` is changed whether
 /// or not it reads, and [`PADDING`] bytes are added after it (simd-json reads its input in
 /// 64-byte blocks: with the room there it needs no padded copy of its own); a caller that needs
-/// the bytes as sent keeps a copy.
+/// the bytes as sent keeps a copy. See [`read_with`] for the [`Zeros`] that come with it.
 pub(crate) fn read_in_place<'a, T: Deserialize<'a>>(
     text: &'a mut Vec<u8>,
-) -> Result<T, simd_json::Error> {
+) -> Result<(T, Zeros), simd_json::Error> {
     read_with(text, |deserializer| T::deserialize(deserializer))
 }
 
 /// Runs `read` over JSON text with simd-json, in place (as [`read_in_place`] does), with this
-/// thread's scratch buffers.
+/// thread's scratch buffers. With the result come the numbers simd-json read as the integer 0,
+/// which the caller tells apart from `-0` (see [`Zeros`]).
 pub(crate) fn read_with<'a, T>(
     text: &'a mut Vec<u8>,
     read: impl FnOnce(&mut simd_json::Deserializer<'a>) -> Result<T, simd_json::Error>,
-) -> Result<T, simd_json::Error> {
+) -> Result<(T, Zeros), simd_json::Error> {
     let len = text.len();
     text.resize(len + PADDING, b' ');
     let large = len > KEPT_BUFFERS_BYTES;
     SCRATCH.with_borrow_mut(|scratch| {
         let mut tape = std::mem::replace(&mut scratch.tape, simd_json::Tape::null()).reset();
         let filled = simd_json::fill_tape_padded(text, len, &mut scratch.buffers, &mut tape);
+        let zeros = Zeros::of(&tape.0, scratch.buffers.structural_indexes());
         if large {
             *scratch = Scratch::fresh();
         }
@@ -154,8 +156,96 @@ pub(crate) fn read_with<'a, T>(
         if !large {
             scratch.tape = deserializer.into_tape().reset();
         }
-        read
+        Ok((read?, zeros))
     })
+}
+
+/// Where in the text simd-json read a number as the integer 0. It reads `-0` so too, where
+/// serde_json (the reference every reader here is held to) reads −0.0; the text as sent tells
+/// the two apart ([`Zeros::any_signed`]), and a caller that finds a `-0` reads the text with
+/// serde_json instead. Numbers are never moved by the unescaping, so a position is a position in
+/// the text as sent.
+#[derive(Debug, Default)]
+pub(crate) struct Zeros(Vec<u32>);
+
+impl Zeros {
+    /// The zeros of a tape, placed through simd-json's structural indexes, which hold the first
+    /// byte of every value and every `{ } [ ] : ,` in order. A tape and indexes that do not line
+    /// up (which a read tape never gives) count as a `-0` at no known place: the caller then
+    /// reads the exact way.
+    fn of(tape: &[simd_json::Node<'_>], structurals: &[u32]) -> Zeros {
+        use simd_json::{Node, StaticNode};
+        let zero =
+            |node: &Node<'_>| matches!(node, Node::Static(StaticNode::I64(0) | StaticNode::U64(0)));
+        if !tape.iter().any(zero) {
+            return Zeros::default();
+        }
+        let mut walk = Walk {
+            tape,
+            structurals,
+            node: 0,
+            index: 0,
+            zeros: Vec::new(),
+        };
+        match walk.value() {
+            Some(()) => Zeros(walk.zeros),
+            // Unknown places: every one counts as signed, so the caller reads the exact way.
+            None => Zeros(vec![u32::MAX]),
+        }
+    }
+
+    /// Whether one of the zeros was written `-0` in `sent` (the byte at a position, as sent).
+    pub(crate) fn any_signed(&self, sent: impl Fn(usize) -> Option<u8>) -> bool {
+        self.0.iter().any(|&at| sent(at as usize) != Some(b'0'))
+    }
+}
+
+/// A walk over a tape in document order, keeping pace with the structural indexes.
+struct Walk<'t, 'a> {
+    tape: &'t [simd_json::Node<'a>],
+    structurals: &'t [u32],
+    node: usize,
+    index: usize,
+    zeros: Vec<u32>,
+}
+
+impl Walk<'_, '_> {
+    fn value(&mut self) -> Option<()> {
+        use simd_json::{Node, StaticNode};
+        let node = *self.tape.get(self.node)?;
+        self.node += 1;
+        match node {
+            Node::Static(StaticNode::I64(0) | StaticNode::U64(0)) => {
+                self.zeros.push(*self.structurals.get(self.index)?);
+                self.index += 1;
+            }
+            Node::Static(_) | Node::String(_) => self.index += 1,
+            Node::Object { len, .. } => {
+                self.index += 1;
+                for _ in 0..len {
+                    // The name, the colon, the value, then a comma or the closing brace.
+                    self.node += 1;
+                    self.index += 2;
+                    self.value()?;
+                    self.index += 1;
+                }
+                if len == 0 {
+                    self.index += 1;
+                }
+            }
+            Node::Array { len, .. } => {
+                self.index += 1;
+                for _ in 0..len {
+                    self.value()?;
+                    self.index += 1;
+                }
+                if len == 0 {
+                    self.index += 1;
+                }
+            }
+        }
+        Some(())
+    }
 }
 
 /// A JSON array in either form, as its items; anything else is `None`.
@@ -229,6 +319,7 @@ impl<'de> Visitor<'de> for SkippedVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[test]
@@ -264,6 +355,95 @@ mod tests {
             json_array(&json!("[-9.223372036854777e19]")),
             Some(vec![json!(-9.223372036854777e19_f64)])
         );
+    }
+
+    /// What a caller of [`read_in_place`] ends with: simd-json's reading, or serde_json's where
+    /// a zero was written `-0`; and whether it fell back.
+    fn read_as_a_caller_does(text: &str) -> Option<(Value, bool)> {
+        let mut buffer = text.as_bytes().to_vec();
+        let (value, zeros) = read_in_place::<Value>(&mut buffer).ok()?;
+        if zeros.any_signed(|at| text.as_bytes().get(at).copied()) {
+            return Some((serde_json::from_str(text).ok()?, true));
+        }
+        Some((value, false))
+    }
+
+    /// Whether a value holds a −0.0 anywhere.
+    fn holds_negative_zero(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.as_f64().is_some_and(|n| n == 0.0 && n.is_sign_negative()),
+            Value::Array(items) => items.iter().any(holds_negative_zero),
+            Value::Object(map) => map.values().any(holds_negative_zero),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_zero_written_minus_zero_is_found_and_read_as_serde_json_reads_it() {
+        for text in [
+            "-0",
+            "[0, -0, 0]",
+            r#"{"a": {"b": [1, {"c": -0}]}, "d": 0}"#,
+            r#"{"a": "-0", "b": 0, "c": [], "d": {}, "e": [[], {}, -0 ]}"#,
+            "[\"x\\\"y\", -0]",
+        ] {
+            let expected: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                read_as_a_caller_does(text),
+                Some((expected, true)),
+                "{text}"
+            );
+        }
+        for text in ["[0, 0.0, -0.0, -0e1]", r#"{"a": "-0", "b": 0}"#, "0"] {
+            let (value, fell_back) = read_as_a_caller_does(text).unwrap();
+            assert!(!fell_back, "{text}");
+            assert_eq!(
+                value.to_string(),
+                serde_json::from_str::<Value>(text).unwrap().to_string()
+            );
+        }
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("0".to_owned()),
+            Just("-0".to_owned()),
+            Just("-0.0".to_owned()),
+            Just("1.5".to_owned()),
+            Just("-7".to_owned()),
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+            "\"([a-z0 -]|\\\\[nt\"\\\\/]){0,8}\"",
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|items| format!("[{}]", items.join(" , "))),
+                // Names differ, so that every value read is one the document keeps.
+                prop::collection::vec(inner, 0..5).prop_map(|values| {
+                    let members: Vec<_> = values
+                        .iter()
+                        .enumerate()
+                        .map(|(n, value)| format!("\"k{n}\" :{value}"))
+                        .collect();
+                    format!("{{ {} }}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn any_document_reads_as_serde_json_reads_it(text in document()) {
+            let expected: Value = serde_json::from_str(&text).unwrap();
+            let (value, fell_back) = read_as_a_caller_does(&text).unwrap();
+            proptest::prop_assert_eq!(value.to_string(), expected.to_string());
+            if !holds_negative_zero(&expected) {
+                proptest::prop_assert!(!fell_back, "no -0, yet read again");
+            }
+        }
     }
 
     #[test]

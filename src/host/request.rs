@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::batch::{BatchKeys, MessageBatch};
 use super::bodies::Bodies;
-use super::encoding::{read_in_place, text};
+use super::encoding::{read_in_place, text, Skipped};
 use super::members::{Member, Members};
 use crate::time::Timestamp;
 
@@ -63,15 +63,44 @@ const SERVICE_BUS_KEYS: BatchKeys = BatchKeys {
 };
 
 impl<'a> InvocationRequest<'a> {
-    /// The spare capacity [`InvocationRequest::parse`] uses after the body.
-    pub const PADDING: usize = super::encoding::PADDING;
+    /// The spare capacity [`InvocationRequest::parse_in_place`] uses after the body.
+    pub(crate) const PADDING: usize = super::encoding::PADDING;
 
-    /// Parses a request body in place (see [`read_in_place`]): the body's strings are
-    /// unescaped into it, so every member is borrowed from it and the body no longer holds the
-    /// bytes as sent. Room for the parser is added after the body; a body read with
-    /// [`InvocationRequest::PADDING`] bytes of spare capacity is not moved for it.
-    pub fn parse(body: &'a mut Vec<u8>) -> Result<Self, EnvelopeError> {
-        read_in_place(body).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))
+    /// Parses a request body as sent, through `buffer`: the body is copied there and read in
+    /// place (see [`InvocationRequest::parse_in_place`]), else read from `sent` with serde_json.
+    pub fn parse(sent: &'a [u8], buffer: &'a mut Vec<u8>) -> Result<Self, EnvelopeError> {
+        buffer.clear();
+        buffer.reserve(sent.len() + Self::PADDING);
+        buffer.extend_from_slice(sent);
+        match Self::parse_in_place(buffer, |at| sent.get(at).copied())? {
+            InPlace::Read(request) => Ok(request),
+            InPlace::NeedsExact => Self::parse_exact(sent),
+        }
+    }
+
+    /// Parses a request body in place with simd-json (see [`read_in_place`]): the body's strings
+    /// are unescaped into it, so every member is borrowed from it and the body no longer holds
+    /// the bytes as sent. Room for the parser is added after the body; a body read with
+    /// [`InvocationRequest::PADDING`] bytes of spare capacity is not moved for it. `sent` gives
+    /// a byte of the body as sent, by position, for the rare body this cannot read exactly.
+    pub(crate) fn parse_in_place(
+        body: &'a mut Vec<u8>,
+        sent: impl Fn(usize) -> Option<u8>,
+    ) -> Result<InPlace<'a>, EnvelopeError> {
+        let (request, zeros) = read_in_place(body).map_err(not_an_envelope)?;
+        Ok(if zeros.any_signed(sent) {
+            InPlace::NeedsExact
+        } else {
+            InPlace::Read(request)
+        })
+    }
+
+    /// Parses a request body as sent with serde_json, which keeps the sign of a `-0` that
+    /// simd-json reads as 0. As simd-json does, it first checks every value of the body, also in
+    /// members no function reads.
+    pub fn parse_exact(sent: &'a [u8]) -> Result<Self, EnvelopeError> {
+        serde_json::from_slice::<Skipped>(sent).map_err(not_an_envelope)?;
+        serde_json::from_slice(sent).map_err(not_an_envelope)
     }
 
     /// The bindings in `Data`.
@@ -185,6 +214,18 @@ impl<'a> InvocationRequest<'a> {
     }
 }
 
+/// A request read in place, or the sign of a zero that only serde_json keeps.
+pub(crate) enum InPlace<'a> {
+    /// Read.
+    Read(InvocationRequest<'a>),
+    /// The body holds a `-0` that simd-json read as 0: read it again as sent, exactly.
+    NeedsExact,
+}
+
+fn not_an_envelope(error: impl std::fmt::Display) -> EnvelopeError {
+    EnvelopeError::NotAnEnvelope(error.to_string())
+}
+
 fn retry_count(metadata: &Members<'_>) -> Option<u64> {
     let context = metadata.get("RetryContext")?.json_value()?;
     text(context.get("RetryCount")?)?.parse().ok()
@@ -247,7 +288,7 @@ mod tests {
         // Found by the request_end_to_end fuzz target: records were stamped with year 750.
         let body = |now: &str| json!({"Metadata": {"sys": {"UtcNow": now}}}).to_string();
         let utc_now = |now: &str| {
-            InvocationRequest::parse(&mut body(now).into_bytes())
+            InvocationRequest::parse(body(now).as_bytes(), &mut Vec::new())
                 .unwrap()
                 .utc_now()
         };
@@ -266,8 +307,8 @@ mod tests {
             "Metadata": {"SystemPropertiesArray": system, "OffsetArray": "[\"4096\"]"}
         })
         .to_string();
-        let mut body = body.into_bytes();
-        let request = InvocationRequest::parse(&mut body).unwrap();
+        let mut buffer = Vec::new();
+        let request = InvocationRequest::parse(body.as_bytes(), &mut buffer).unwrap();
         let member = request.metadata().get("SystemPropertiesArray").unwrap();
         assert_eq!(member.json_array().map(|items| items.len()), Some(1));
         let offsets = request.metadata().get("OffsetArray").unwrap();
@@ -275,6 +316,39 @@ mod tests {
         let batch = request.event_hub_batch("events").unwrap();
         let time = batch.message(0).enqueued_time.unwrap();
         assert_eq!(time.to_string(), "2026-05-01T12:00:07.5Z");
+    }
+
+    #[test]
+    fn a_zero_written_minus_zero_keeps_its_sign() {
+        // Found by the envelope fuzz target: simd-json reads `-0` as the integer 0, so a retry
+        // count of -0 was read as 0 where serde_json (the reference) reads -0.0, no count.
+        let read = |body: &str| {
+            let mut buffer = Vec::new();
+            let request = InvocationRequest::parse(body.as_bytes(), &mut buffer).unwrap();
+            let retry = request.retry_count();
+            let event = request.event_grid_event("event").ok();
+            let first = request
+                .event_hub_batch("events")
+                .ok()
+                .map(|batch| String::from_utf8(batch.body(0).to_vec()).unwrap());
+            (retry, event, first)
+        };
+        let (retry, _, first) =
+            read(r#"{"Data":{"events":[{"v":-0}]},"Metadata":{"RetryContext":{"RetryCount":-0}}}"#);
+        assert_eq!(retry, None);
+        assert_eq!(first.as_deref(), Some(r#"{"v":-0.0}"#));
+        // The bodies' array as text, with an item that is a value.
+        let (_, _, first) = read(r#"{"Data":{"events":"[{\"v\":-0}]"}}"#);
+        assert_eq!(first.as_deref(), Some(r#"{"v":-0.0}"#));
+        // An Event Grid event as an object: a patch value.
+        let (_, event, _) = read(r#"{"Data":{"event":{"data":{"patch":[{"value":-0}]}}}}"#);
+        assert_eq!(
+            event.unwrap()["data"]["patch"][0]["value"].to_string(),
+            "-0.0"
+        );
+        // A plain zero stays the integer, read the fast way.
+        let (retry, _, _) = read(r#"{"Metadata":{"RetryContext":{"RetryCount":0}}}"#);
+        assert_eq!(retry, Some(0));
     }
 
     #[test]

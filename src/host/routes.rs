@@ -15,7 +15,7 @@ use warp::Filter;
 use super::answer::{Answer, Refusal};
 use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION, SERVICE_BUS_FUNCTION};
 use super::logged::log_request;
-use super::request::{EnvelopeError, InvocationRequest};
+use super::request::{EnvelopeError, InPlace, InvocationRequest};
 use super::timer::{factory_simulator, SIMULATOR_FUNCTION};
 
 /// Header carrying the invocation id.
@@ -88,10 +88,21 @@ async fn invoke_function(
     if !FUNCTIONS.contains(&function) {
         return Refusal::NoSuchFunction(function.to_owned()).into();
     }
-    // Parsing unescapes in place; the chunks stay as sent, for the log of a request it refuses.
-    let request = match InvocationRequest::parse(&mut body.contiguous) {
-        Ok(request) => request,
-        Err(e) => return unreadable(app, function, &body.chunks.concat(), e),
+    // Parsing unescapes in place; the chunks stay as sent, for the log of a request it refuses
+    // and for the rare request only serde_json reads exactly.
+    let sent = &body.chunks;
+    let exact;
+    let parsed = InvocationRequest::parse_in_place(&mut body.contiguous, |at| byte_at(sent, at));
+    let request = match parsed {
+        Ok(InPlace::Read(request)) => request,
+        Ok(InPlace::NeedsExact) => {
+            exact = sent.concat();
+            match InvocationRequest::parse_exact(&exact) {
+                Ok(request) => request,
+                Err(e) => return unreadable(app, function, &exact, e),
+            }
+        }
+        Err(e) => return unreadable(app, function, &sent.concat(), e),
     };
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
@@ -124,6 +135,17 @@ fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     } else {
         Refusal::UnknownPath { method, path }.into()
     }
+}
+
+/// The byte at `at` of a body held in chunks.
+fn byte_at(chunks: &[Bytes], mut at: usize) -> Option<u8> {
+    for chunk in chunks {
+        match chunk.get(at) {
+            Some(&byte) => return Some(byte),
+            None => at -= chunk.len(),
+        }
+    }
+    None
 }
 
 /// A request body as read: the chunks as they arrived (hyper's own buffers, not copied), kept
