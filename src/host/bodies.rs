@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::encoding::{read_with, PADDING};
+use super::encoding::{read_with, InPlace, PADDING};
 
 /// Every body of a batch, end to end in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,24 +80,18 @@ impl Bodies {
 
     /// Reads the JSON text of the binding's array; `None` where reading it as a `Value` fails.
     pub(crate) fn read(text: &str) -> Option<Bodies> {
-        let mut read = Read {
-            bodies: Bodies {
-                bytes: Vec::with_capacity(text.len()),
-                ends: Vec::new(),
-            },
-            all_base64: true,
-        };
+        let mut read = Read::new(text.len());
         // Read from a copy, unescaped in place; each body is copied out of it as it is read.
         let mut copy = Vec::with_capacity(text.len() + PADDING);
         copy.extend_from_slice(text.as_bytes());
-        let ((), zeros) = read_with(&mut copy, |deserializer| {
+        let sent = |at: usize| text.as_bytes().get(at).copied();
+        let in_place = read_with(&mut copy, sent, |deserializer| {
             deserializer.deserialize_seq(&mut read)
         })
         .ok()?;
-        if zeros.any_signed(|at| text.as_bytes().get(at).copied()) {
+        if let InPlace::NeedsExact = in_place {
             // An item that is a value holds a `-0`, whose sign only serde_json keeps.
-            read.bodies = Bodies::default();
-            read.all_base64 = true;
+            read = Read::new(text.len());
             let mut deserializer = serde_json::Deserializer::from_str(text);
             deserializer.deserialize_seq(&mut read).ok()?;
             deserializer.end().ok()?;
@@ -135,6 +129,19 @@ struct Read {
     bodies: Bodies,
     /// Every item so far is a string that may be base64.
     all_base64: bool,
+}
+
+impl Read {
+    /// Nothing read yet, with room for `bytes` of bodies.
+    fn new(bytes: usize) -> Self {
+        Read {
+            bodies: Bodies {
+                bytes: Vec::with_capacity(bytes),
+                ends: Vec::new(),
+            },
+            all_base64: true,
+        }
+    }
 }
 
 impl<'de> Visitor<'de> for &mut Read {

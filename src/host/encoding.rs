@@ -121,52 +121,66 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::fresh());
 }
 
+/// What reading in place gave.
+pub(crate) enum InPlace<T> {
+    /// The value, read exactly as serde_json reads it.
+    Read(T),
+    /// The text holds a `-0`, which simd-json reads as the integer 0 and serde_json (the
+    /// reference every reader here is held to) as −0.0: the caller reads the text as sent with
+    /// serde_json instead.
+    NeedsExact,
+}
+
 /// Reads a `T` from JSON text with simd-json, in place: every string is unescaped into `text`
 /// itself, so a `T` that borrows its strings borrows them however escaped they were, and the
 /// host's doubly encoded members cost one SIMD pass instead of a copy. `text` is changed whether
 /// or not it reads, and [`PADDING`] bytes are added after it (simd-json reads its input in
-/// 64-byte blocks: with the room there it needs no padded copy of its own); a caller that needs
-/// the bytes as sent keeps a copy. See [`read_with`] for the [`Zeros`] that come with it.
+/// 64-byte blocks: with the room there it needs no padded copy of its own); `sent` gives a byte
+/// of the text as sent, by position, to tell a `-0` from a `0` (see [`InPlace::NeedsExact`]).
 pub(crate) fn read_in_place<'a, T: Deserialize<'a>>(
     text: &'a mut Vec<u8>,
-) -> Result<(T, Zeros), simd_json::Error> {
-    read_with(text, |deserializer| T::deserialize(deserializer))
+    sent: impl Fn(usize) -> Option<u8>,
+) -> Result<InPlace<T>, simd_json::Error> {
+    read_with(text, sent, |deserializer| T::deserialize(deserializer))
 }
 
 /// Runs `read` over JSON text with simd-json, in place (as [`read_in_place`] does), with this
-/// thread's scratch buffers. With the result come the numbers simd-json read as the integer 0,
-/// which the caller tells apart from `-0` (see [`Zeros`]).
+/// thread's scratch buffers.
 pub(crate) fn read_with<'a, T>(
     text: &'a mut Vec<u8>,
+    sent: impl Fn(usize) -> Option<u8>,
     read: impl FnOnce(&mut simd_json::Deserializer<'a>) -> Result<T, simd_json::Error>,
-) -> Result<(T, Zeros), simd_json::Error> {
+) -> Result<InPlace<T>, simd_json::Error> {
     let len = text.len();
     text.resize(len + PADDING, b' ');
     let large = len > KEPT_BUFFERS_BYTES;
     SCRATCH.with_borrow_mut(|scratch| {
         let mut tape = std::mem::replace(&mut scratch.tape, simd_json::Tape::null()).reset();
-        let filled = simd_json::fill_tape_padded(text, len, &mut scratch.buffers, &mut tape);
-        let zeros = Zeros::of(&tape.0, scratch.buffers.structural_indexes());
+        let zeros = simd_json::fill_tape_padded(text, len, &mut scratch.buffers, &mut tape)
+            .map(|()| Zeros::of(&tape.0, scratch.buffers.structural_indexes()));
         if large {
             *scratch = Scratch::fresh();
         }
-        filled?;
+        let zeros = zeros?;
         let mut deserializer = simd_json::Deserializer::from_tape(tape);
         let read = read(&mut deserializer);
         if !large {
             scratch.tape = deserializer.into_tape().reset();
         }
-        Ok((read?, zeros))
+        let read = read?;
+        Ok(if zeros.any_signed(sent) {
+            InPlace::NeedsExact
+        } else {
+            InPlace::Read(read)
+        })
     })
 }
 
-/// Where in the text simd-json read a number as the integer 0. It reads `-0` so too, where
-/// serde_json (the reference every reader here is held to) reads −0.0; the text as sent tells
-/// the two apart ([`Zeros::any_signed`]), and a caller that finds a `-0` reads the text with
-/// serde_json instead. Numbers are never moved by the unescaping, so a position is a position in
-/// the text as sent.
+/// Where in the text simd-json read a number as the integer 0, which it does for `-0` too; the
+/// text as sent tells the two apart ([`Zeros::any_signed`]). Numbers are never moved by the
+/// unescaping, so a position is a position in the text as sent.
 #[derive(Debug, Default)]
-pub(crate) struct Zeros(Vec<u32>);
+struct Zeros(Vec<u32>);
 
 impl Zeros {
     /// The zeros of a tape, placed through simd-json's structural indexes, which hold the first
@@ -195,7 +209,7 @@ impl Zeros {
     }
 
     /// Whether one of the zeros was written `-0` in `sent` (the byte at a position, as sent).
-    pub(crate) fn any_signed(&self, sent: impl Fn(usize) -> Option<u8>) -> bool {
+    fn any_signed(&self, sent: impl Fn(usize) -> Option<u8>) -> bool {
         self.0.iter().any(|&at| sent(at as usize) != Some(b'0'))
     }
 }
@@ -361,11 +375,11 @@ mod tests {
     /// a zero was written `-0`; and whether it fell back.
     fn read_as_a_caller_does(text: &str) -> Option<(Value, bool)> {
         let mut buffer = text.as_bytes().to_vec();
-        let (value, zeros) = read_in_place::<Value>(&mut buffer).ok()?;
-        if zeros.any_signed(|at| text.as_bytes().get(at).copied()) {
-            return Some((serde_json::from_str(text).ok()?, true));
+        let sent = |at: usize| text.as_bytes().get(at).copied();
+        match read_in_place::<Value>(&mut buffer, sent).ok()? {
+            InPlace::Read(value) => Some((value, false)),
+            InPlace::NeedsExact => Some((serde_json::from_str(text).ok()?, true)),
         }
-        Some((value, false))
     }
 
     /// Whether a value holds a −0.0 anywhere.

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::batch::{BatchKeys, MessageBatch};
 use super::bodies::Bodies;
-use super::encoding::{read_in_place, text, Skipped};
+use super::encoding::{read_in_place, text, InPlace, Skipped, PADDING};
 use super::members::{Member, Members};
 use crate::time::Timestamp;
 
@@ -63,14 +63,11 @@ const SERVICE_BUS_KEYS: BatchKeys = BatchKeys {
 };
 
 impl<'a> InvocationRequest<'a> {
-    /// The spare capacity [`InvocationRequest::parse_in_place`] uses after the body.
-    pub(crate) const PADDING: usize = super::encoding::PADDING;
-
     /// Parses a request body as sent, through `buffer`: the body is copied there and read in
     /// place (see [`InvocationRequest::parse_in_place`]), else read from `sent` with serde_json.
     pub fn parse(sent: &'a [u8], buffer: &'a mut Vec<u8>) -> Result<Self, EnvelopeError> {
         buffer.clear();
-        buffer.reserve(sent.len() + Self::PADDING);
+        buffer.reserve(sent.len() + PADDING);
         buffer.extend_from_slice(sent);
         match Self::parse_in_place(buffer, |at| sent.get(at).copied())? {
             InPlace::Read(request) => Ok(request),
@@ -81,24 +78,20 @@ impl<'a> InvocationRequest<'a> {
     /// Parses a request body in place with simd-json (see [`read_in_place`]): the body's strings
     /// are unescaped into it, so every member is borrowed from it and the body no longer holds
     /// the bytes as sent. Room for the parser is added after the body; a body read with
-    /// [`InvocationRequest::PADDING`] bytes of spare capacity is not moved for it. `sent` gives
-    /// a byte of the body as sent, by position, for the rare body this cannot read exactly.
+    /// [`PADDING`] bytes of spare capacity is not moved for it. `sent` gives a byte of the body
+    /// as sent, by position, for the rare body only [`InvocationRequest::parse_exact`] reads
+    /// exactly.
     pub(crate) fn parse_in_place(
         body: &'a mut Vec<u8>,
         sent: impl Fn(usize) -> Option<u8>,
-    ) -> Result<InPlace<'a>, EnvelopeError> {
-        let (request, zeros) = read_in_place(body).map_err(not_an_envelope)?;
-        Ok(if zeros.any_signed(sent) {
-            InPlace::NeedsExact
-        } else {
-            InPlace::Read(request)
-        })
+    ) -> Result<InPlace<Self>, EnvelopeError> {
+        read_in_place(body, sent).map_err(not_an_envelope)
     }
 
     /// Parses a request body as sent with serde_json, which keeps the sign of a `-0` that
     /// simd-json reads as 0. As simd-json does, it first checks every value of the body, also in
     /// members no function reads.
-    pub fn parse_exact(sent: &'a [u8]) -> Result<Self, EnvelopeError> {
+    pub(crate) fn parse_exact(sent: &'a [u8]) -> Result<Self, EnvelopeError> {
         serde_json::from_slice::<Skipped>(sent).map_err(not_an_envelope)?;
         serde_json::from_slice(sent).map_err(not_an_envelope)
     }
@@ -212,14 +205,6 @@ impl<'a> InvocationRequest<'a> {
             _ => member.to_value(),
         })
     }
-}
-
-/// A request read in place, or the sign of a zero that only serde_json keeps.
-pub(crate) enum InPlace<'a> {
-    /// Read.
-    Read(InvocationRequest<'a>),
-    /// The body holds a `-0` that simd-json read as 0: read it again as sent, exactly.
-    NeedsExact,
 }
 
 fn not_an_envelope(error: impl std::fmt::Display) -> EnvelopeError {

@@ -13,9 +13,10 @@ use warp::http::Method;
 use warp::Filter;
 
 use super::answer::{Answer, Refusal};
+use super::encoding::{InPlace, PADDING};
 use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION, SERVICE_BUS_FUNCTION};
 use super::logged::log_request;
-use super::request::{EnvelopeError, InPlace, InvocationRequest};
+use super::request::{EnvelopeError, InvocationRequest};
 use super::timer::{factory_simulator, SIMULATOR_FUNCTION};
 
 /// Header carrying the invocation id.
@@ -164,7 +165,7 @@ where
 {
     let mut read = Body {
         chunks: Vec::new(),
-        contiguous: Vec::with_capacity(expected.min(limit) + InvocationRequest::PADDING),
+        contiguous: Vec::with_capacity(expected.min(limit) + PADDING),
     };
     let mut body = std::pin::pin!(body);
     loop {
