@@ -80,10 +80,6 @@ impl Running {
     }
 }
 
-fn summary(body: &Value) -> &str {
-    body["Logs"][0].as_str().expect("a summary line in Logs")
-}
-
 #[tokio::test]
 async fn batches_of_1_100_and_1000_events_deliver_every_record_in_order() {
     let server = start().await;

@@ -16,7 +16,7 @@ use support::bridge::{emulator_connection, Bridge};
 use support::servicebus::{
     service_bus_batch_request, service_bus_single_request, BusMessage, BusRequestOptions,
 };
-use support::Encoding;
+use support::{summary, Encoding};
 
 const WAIT: Duration = Duration::from_secs(10);
 const FUNCTION: &str = "TwinUpdatesServiceBus";
@@ -175,10 +175,6 @@ fn assert_records(received: &[ReceivedEvent], expected: &[(String, String)], lab
         want.sort();
         assert_eq!(got, want, "{label}");
     }
-}
-
-fn summary(body: &Value) -> &str {
-    body["Logs"][0].as_str().expect("a summary line")
 }
 
 #[tokio::test]

@@ -6,6 +6,11 @@ pub mod bridge;
 
 use serde_json::{json, Map, Value};
 
+/// The summary line a twin-update function puts first in `Logs`.
+pub fn summary(answer: &Value) -> &str {
+    answer["Logs"][0].as_str().expect("a summary line in Logs")
+}
+
 /// How the host encodes metadata values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
