@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::encoding::{read_with, InPlace, PADDING};
+use super::literal::{string_end, unescape_into};
 
 /// Every body of a batch, end to end in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -96,11 +97,56 @@ impl Bodies {
             deserializer.deserialize_seq(&mut read).ok()?;
             deserializer.end().ok()?;
         }
-        Some(if read.all_base64 {
-            read.bodies.base64_decoded().unwrap_or(read.bodies)
+        Some(read.finish())
+    }
+
+    /// Reads the binding's array from its member as sent: `raw` is the content of the JSON
+    /// string that holds the array's text (escapes and all, checked by the envelope's reader),
+    /// and each body is unescaped from it in the same pass that undoes the outer string's
+    /// escapes. Only an array of strings is read so; `None` for anything else (an item that is
+    /// a value, a text that is no array), which [`Bodies::read`] then reads from the unescaped
+    /// text, with the same result where both read.
+    pub(crate) fn read_sent(raw: &str) -> Option<Bodies> {
+        let mut array = Vec::new();
+        unescape_into(raw.as_bytes(), &mut array);
+        let mut read = Read::new(array.len());
+        let mut at = after_whitespace(&array, 0);
+        if array.get(at) != Some(&b'[') {
+            return None;
+        }
+        at = after_whitespace(&array, at + 1);
+        if array.get(at) == Some(&b']') {
+            at += 1;
         } else {
-            read.bodies
-        })
+            loop {
+                if array.get(at) != Some(&b'"') {
+                    return None;
+                }
+                let (end, escaped) = string_end(&array, at + 1)?;
+                let body = &array[at + 1..end];
+                let start = read.bodies.bytes.len();
+                if escaped {
+                    unescape_into(body, &mut read.bodies.bytes);
+                } else {
+                    read.bodies.bytes.extend_from_slice(body);
+                }
+                read.bodies.ends.push(read.bodies.bytes.len());
+                if read.all_base64 {
+                    let body = std::str::from_utf8(&read.bodies.bytes[start..]).ok()?;
+                    read.all_base64 = may_be_base64(body);
+                }
+                at = after_whitespace(&array, end + 1);
+                match array.get(at) {
+                    Some(b',') => at = after_whitespace(&array, at + 1),
+                    Some(b']') => {
+                        at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (after_whitespace(&array, at) == array.len()).then(|| read.finish())
     }
 
     /// Every body decoded from base64, if every one is base64 (trimmed).
@@ -142,6 +188,25 @@ impl Read {
             all_base64: true,
         }
     }
+}
+
+impl Read {
+    /// The bodies read, decoded from base64 if every one is.
+    fn finish(self) -> Bodies {
+        if self.all_base64 {
+            self.bodies.base64_decoded().unwrap_or(self.bodies)
+        } else {
+            self.bodies
+        }
+    }
+}
+
+/// The first place from `at` on that is no JSON whitespace.
+fn after_whitespace(text: &[u8], mut at: usize) -> usize {
+    while matches!(text.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
 }
 
 impl<'de> Visitor<'de> for &mut Read {
@@ -263,6 +328,52 @@ mod tests {
         // One item that cannot be base64 keeps every item as sent.
         let bodies = Bodies::read(r#"["eyJhIjoxfQ==", "{}"]"#).unwrap();
         assert_eq!(each(&bodies), ["eyJhIjoxfQ==", "{}"]);
+    }
+
+    /// The content of the JSON string holding `array`'s text, as a host sends it.
+    fn as_sent(array: &str) -> String {
+        let literal = serde_json::to_string(array).unwrap();
+        literal[1..literal.len() - 1].to_owned()
+    }
+
+    #[test]
+    fn bodies_read_as_sent_are_the_bodies_read_from_the_unescaped_array() {
+        for array in [
+            r#"["{\"a\":\"x\\ny\"}", "", "plain", "{\"c\":\"\u00e9\"}"]"#,
+            r#" [ "eyJhIjoxfQ==" , " dHJ1ZQ== " ] "#,
+            "[]",
+        ] {
+            let sent = Bodies::read_sent(&as_sent(array));
+            assert_eq!(sent, Bodies::read(array), "{array}");
+            assert!(sent.is_some(), "{array}");
+        }
+        // Items that are values, and texts that are no array of strings: the long way's.
+        for array in [
+            r#"["a", {"b": 1}]"#,
+            r#"["a",]"#,
+            r#"["a"] x"#,
+            r#"{"a": 1}"#,
+            "\"a\"",
+        ] {
+            assert_eq!(Bodies::read_sent(&as_sent(array)), None, "{array}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn any_array_of_bodies_reads_as_sent_as_it_reads_unescaped(
+            bodies in proptest::collection::vec(r#"([a-z{}:,"\\/\n é😀=]){0,90}"#, 0..6),
+            spaced: bool,
+        ) {
+            let separator = if spaced { " ,\n " } else { "," };
+            let items: Vec<_> = bodies.iter().map(|body| serde_json::to_string(body).unwrap()).collect();
+            let array = format!("[{}]", items.join(separator));
+            let sent = Bodies::read_sent(&as_sent(&array));
+            proptest::prop_assert_eq!(&sent, &Bodies::read(&array));
+            proptest::prop_assert!(sent.is_some());
+        }
     }
 
     #[test]

@@ -1,53 +1,120 @@
 //! The members of `Data` and `Metadata`, read once and borrowed from the request body.
 //!
 //! A member holding a JSON string (how current hosts send strings, numbers, booleans and arrays)
-//! keeps that string's content, borrowed from the body (which the envelope's reader unescapes in
-//! place); any other member (an object, or a plain value from an older host) is kept as a
-//! `Value`. The host's second encoding is undone only when a member is read, and only for the
-//! members a function reads.
+//! keeps that string's content, borrowed from the body: as sent, its escapes undone only when it
+//! is read (the host's envelope read by hand, [`super::envelope`]), or already unescaped (the
+//! body read in place by simd-json). Any other member (an object, or a plain value from an older
+//! host) is kept as a `Value`. The host's second encoding is undone only when a member is read,
+//! and only for the members a function reads.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
 use super::encoding::{decoded_text, text_ref, unquote};
+use super::literal::unescape;
 
 /// One member of `Data` or `Metadata` as the host encoded it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Member<'a> {
     /// A JSON string: its content.
     Text(Cow<'a, str>),
+    /// A JSON string as sent, with escapes not undone yet.
+    Escaped(Escaped<'a>),
     /// Any other JSON value.
     Json(Value),
 }
 
+/// The content of a JSON string as sent, escapes and all (checked), and the content with them
+/// undone, made when first asked for. Two are equal where they were sent alike.
+#[derive(Clone, Debug)]
+pub struct Escaped<'a> {
+    raw: &'a str,
+    unescaped: OnceLock<String>,
+}
+
+impl<'a> Escaped<'a> {
+    /// `raw`: the content of a valid JSON string literal, between its quotes.
+    pub(crate) fn new(raw: &'a str) -> Self {
+        Escaped {
+            raw,
+            unescaped: OnceLock::new(),
+        }
+    }
+
+    /// The content as sent.
+    pub(crate) fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// The content, its escapes undone.
+    pub fn text(&self) -> &str {
+        self.unescaped.get_or_init(|| unescape(self.raw))
+    }
+}
+
+impl PartialEq for Escaped<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+/// A member's value as read: a string's content, escapes undone, or any other value.
+enum Content<'m> {
+    Text(&'m str),
+    Json(&'m Value),
+}
+
 impl Member<'_> {
+    fn content(&self) -> Content<'_> {
+        match self {
+            Member::Text(text) => Content::Text(text),
+            Member::Escaped(escaped) => Content::Text(escaped.text()),
+            Member::Json(value) => Content::Json(value),
+        }
+    }
+
+    /// The content of a JSON string member, escapes undone; `None` for any other value.
+    pub(crate) fn string(&self) -> Option<&str> {
+        match self.content() {
+            Content::Text(text) => Some(text),
+            Content::Json(_) => None,
+        }
+    }
+
+    /// The content of a JSON string member kept as sent, escapes and all.
+    pub(crate) fn as_sent(&self) -> Option<&str> {
+        match self {
+            Member::Escaped(escaped) => Some(escaped.raw()),
+            _ => None,
+        }
+    }
+
     /// The value as a plain JSON value, as it stood in the request.
     pub fn to_value(&self) -> Value {
-        match self {
-            Member::Text(text) => Value::String(text.as_ref().to_owned()),
-            Member::Json(value) => value.clone(),
+        match self.content() {
+            Content::Text(text) => Value::String(text.to_owned()),
+            Content::Json(value) => value.clone(),
         }
     }
 
     /// The value in either of the host's forms, decoded (see [`super::encoding::json_value`]).
     pub fn json_value(&self) -> Option<Value> {
-        match self {
-            Member::Text(text) => decoded_text(text),
-            Member::Json(value) => Some(value.clone()),
+        match self.content() {
+            Content::Text(text) => decoded_text(text),
+            Content::Json(value) => Some(value.clone()),
         }
     }
 
     /// The value's text in either form (see [`super::encoding::text`]).
     pub fn text(&self) -> Option<Cow<'_, str>> {
-        match self {
-            Member::Text(text) => {
-                Some(unquote(text).map_or(Cow::Borrowed(text.as_ref()), Cow::Owned))
-            }
-            Member::Json(value) => text_ref(value),
+        match self.content() {
+            Content::Text(text) => Some(unquote(text).map_or(Cow::Borrowed(text), Cow::Owned)),
+            Content::Json(value) => text_ref(value),
         }
     }
 
@@ -62,10 +129,8 @@ impl Member<'_> {
     /// The JSON text an array member holds once the host's encoding is undone, if it is held
     /// as text encoded once (the common form), borrowed from the member.
     pub(crate) fn array_text(&self) -> Option<&str> {
-        match self {
-            Member::Text(text) if text.trim_start().starts_with('[') => Some(text),
-            _ => None,
-        }
+        self.string()
+            .filter(|text| text.trim_start().starts_with('['))
     }
 }
 
@@ -82,6 +147,11 @@ impl<'a> Members<'a> {
             .rev()
             .find(|(key, _)| key == name)
             .map(|(_, member)| member)
+    }
+
+    /// Adds a member after the others.
+    pub(crate) fn push(&mut self, name: Cow<'a, str>, member: Member<'a>) {
+        self.0.push((name, member));
     }
 
     /// The first of `names` that is present.

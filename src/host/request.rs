@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::batch::{BatchKeys, MessageBatch};
 use super::bodies::Bodies;
 use super::encoding::{read_in_place, text, InPlace, Skipped, PADDING};
+use super::envelope;
 use super::members::{Member, Members};
 use crate::time::Timestamp;
 
@@ -63,9 +64,14 @@ const SERVICE_BUS_KEYS: BatchKeys = BatchKeys {
 };
 
 impl<'a> InvocationRequest<'a> {
-    /// Parses a request body as sent, through `buffer`: the body is copied there and read in
-    /// place (see [`InvocationRequest::parse_in_place`]), else read from `sent` with serde_json.
+    /// Parses a request body as sent. A body of the shape hosts send is read where it is, its
+    /// strings kept as sent until read ([`super::envelope`]); any other is copied into `buffer`
+    /// and read there in place (see [`InvocationRequest::parse_in_place`]), else read from
+    /// `sent` with serde_json.
     pub fn parse(sent: &'a [u8], buffer: &'a mut Vec<u8>) -> Result<Self, EnvelopeError> {
+        if let Some((data, metadata)) = envelope::read(sent) {
+            return Ok(InvocationRequest { data, metadata });
+        }
         buffer.clear();
         buffer.reserve(sent.len() + PADDING);
         buffer.extend_from_slice(sent);
@@ -217,9 +223,12 @@ fn retry_count(metadata: &Members<'_>) -> Option<u64> {
 }
 
 /// The binding's bodies: read straight from the text of an array encoded once or twice (what
-/// hosts send), else the long way through a `Value`.
+/// hosts send; as sent, where the member is), else the long way through a `Value`.
 fn binding_bodies(member: &Member<'_>) -> Option<EventBodies> {
-    if let Member::Text(outer) = member {
+    if let Some(bodies) = member.as_sent().and_then(Bodies::read_sent) {
+        return Some(EventBodies::Many(bodies));
+    }
+    if let Some(outer) = member.string() {
         let fast = match member.array_text() {
             Some(array) => Bodies::read(array),
             None if outer.trim_start().starts_with('"') => serde_json::from_str::<String>(outer)

@@ -7,13 +7,12 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut};
 use futures_util::{Stream, TryStreamExt};
 use warp::http::Method;
 use warp::Filter;
 
 use super::answer::{Answer, Refusal};
-use super::encoding::{InPlace, PADDING};
 use super::invoke::{self, App, EVENT_GRID_FUNCTION, EVENT_HUB_FUNCTION, SERVICE_BUS_FUNCTION};
 use super::logged::log_request;
 use super::request::{EnvelopeError, InvocationRequest};
@@ -82,28 +81,19 @@ const FUNCTIONS: [&str; 4] = [
 async fn invoke_function(
     server: &Server,
     function: &str,
-    mut body: Body,
+    body: Vec<u8>,
     invocation_id: &str,
 ) -> Answer {
     let app = &server.app;
     if !FUNCTIONS.contains(&function) {
         return Refusal::NoSuchFunction(function.to_owned()).into();
     }
-    // Parsing unescapes in place; the chunks stay as sent, for the log of a request it refuses
-    // and for the rare request only serde_json reads exactly.
-    let sent = &body.chunks;
-    let exact;
-    let parsed = InvocationRequest::parse_in_place(&mut body.contiguous, |at| byte_at(sent, at));
-    let request = match parsed {
-        Ok(InPlace::Read(request)) => request,
-        Ok(InPlace::NeedsExact) => {
-            exact = sent.concat();
-            match InvocationRequest::parse_exact(&exact) {
-                Ok(request) => request,
-                Err(e) => return unreadable(app, function, &exact, e),
-            }
-        }
-        Err(e) => return unreadable(app, function, &sent.concat(), e),
+    // The body stays as sent (for the log of a request it refuses); a request of an unusual
+    // shape is read from a copy.
+    let mut copy = Vec::new();
+    let request = match InvocationRequest::parse(&body, &mut copy) {
+        Ok(request) => request,
+        Err(e) => return unreadable(app, function, &body, e),
     };
     match function {
         EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
@@ -138,51 +128,27 @@ fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     }
 }
 
-/// The byte at `at` of a body held in chunks.
-fn byte_at(chunks: &[Bytes], mut at: usize) -> Option<u8> {
-    for chunk in chunks {
-        match chunk.get(at) {
-            Some(&byte) => return Some(byte),
-            None => at -= chunk.len(),
-        }
-    }
-    None
-}
-
-/// A request body as read: the chunks as they arrived (hyper's own buffers, not copied), kept
-/// for the log of a request that cannot be read, and one contiguous copy to parse in place.
-struct Body {
-    chunks: Vec<Bytes>,
-    contiguous: Vec<u8>,
-}
-
 /// Reads the body, refusing it with 413 once it passes `limit` bytes. `expected` (the declared
 /// length, already checked against the bound) sizes the buffer once instead of growing it.
-async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Body, Answer>
+async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Vec<u8>, Answer>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut read = Body {
-        chunks: Vec::new(),
-        contiguous: Vec::with_capacity(expected.min(limit) + PADDING),
-    };
+    let mut read = Vec::with_capacity(expected.min(limit));
     let mut body = std::pin::pin!(body);
     loop {
         let chunk = body
             .try_next()
             .await
             .map_err(|e| Answer::from(Refusal::Unreadable(e.to_string())))?;
-        let Some(mut chunk) = chunk else {
+        let Some(chunk) = chunk else {
             return Ok(read);
         };
-        if read.contiguous.len() + chunk.remaining() > limit {
+        if read.len() + chunk.remaining() > limit {
             return Err(Refusal::TooLarge(limit).into());
         }
-        // Hyper's chunks are `Bytes`: taking one whole shares it rather than copying it.
-        let chunk = chunk.copy_to_bytes(chunk.remaining());
-        read.contiguous.extend_from_slice(&chunk);
-        read.chunks.push(chunk);
+        read.put(chunk);
     }
 }
 
