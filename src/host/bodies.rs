@@ -5,6 +5,7 @@
 //! form belongs to the binding, so it is decided for the whole batch: a raw body that happens to
 //! be valid base64 (`null`, `true`, `abcd`) is never decoded alone.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
 
@@ -14,7 +15,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::encoding::{read_with, InPlace, PADDING};
-use super::literal::{string_end, unescape_into};
+use super::literal::{string_end, unescape_into, UNESCAPE_ROOM};
+
+/// The bodies' array text, unescaped once, kept per thread between requests up to this size.
+const KEPT_ARRAY_BYTES: usize = 4 << 20;
+
+thread_local! {
+    static ARRAY_TEXT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Every body of a batch, end to end in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,20 +109,32 @@ impl Bodies {
     }
 
     /// Reads the binding's array from its member as sent: `raw` is the content of the JSON
-    /// string that holds the array's text (escapes and all, checked by the envelope's reader),
-    /// and each body is unescaped from it in the same pass that undoes the outer string's
-    /// escapes. Only an array of strings is read so; `None` for anything else (an item that is
+    /// string that holds the array's text (escapes and all, checked by the envelope's reader).
+    /// The array's text is unescaped once, into a buffer kept per thread, and each body straight
+    /// out of it into the bodies' own. Only an array of strings is read so; `None` for anything else (an item that is
     /// a value, a text that is no array), which [`Bodies::read`] then reads from the unescaped
     /// text, with the same result where both read.
     pub(crate) fn read_sent(raw: &str) -> Option<Bodies> {
-        let mut array = Vec::new();
-        unescape_into(raw.as_bytes(), &mut array);
-        let mut read = Read::new(array.len());
-        let mut at = after_whitespace(&array, 0);
+        ARRAY_TEXT.with_borrow_mut(|array| {
+            array.clear();
+            unescape_into(raw.as_bytes(), array);
+            let bodies = Bodies::read_strings(array);
+            if array.capacity() > KEPT_ARRAY_BYTES {
+                *array = Vec::new();
+            }
+            bodies
+        })
+    }
+
+    /// The bodies of an array text of strings only; `None` for any other text.
+    fn read_strings(array: &[u8]) -> Option<Bodies> {
+        // Room for every body unescaped in place, as `unescape_into` wants it.
+        let mut read = Read::new(array.len() + UNESCAPE_ROOM);
+        let mut at = after_whitespace(array, 0);
         if array.get(at) != Some(&b'[') {
             return None;
         }
-        at = after_whitespace(&array, at + 1);
+        at = after_whitespace(array, at + 1);
         if array.get(at) == Some(&b']') {
             at += 1;
         } else {
@@ -122,7 +142,7 @@ impl Bodies {
                 if array.get(at) != Some(&b'"') {
                     return None;
                 }
-                let (end, escaped) = string_end(&array, at + 1)?;
+                let (end, escaped) = string_end(array, at + 1)?;
                 let body = &array[at + 1..end];
                 let start = read.bodies.bytes.len();
                 if escaped {
@@ -135,9 +155,9 @@ impl Bodies {
                     let body = std::str::from_utf8(&read.bodies.bytes[start..]).ok()?;
                     read.all_base64 = may_be_base64(body);
                 }
-                at = after_whitespace(&array, end + 1);
+                at = after_whitespace(array, end + 1);
                 match array.get(at) {
-                    Some(b',') => at = after_whitespace(&array, at + 1),
+                    Some(b',') => at = after_whitespace(array, at + 1),
                     Some(b']') => {
                         at += 1;
                         break;
@@ -146,7 +166,7 @@ impl Bodies {
                 }
             }
         }
-        (after_whitespace(&array, at) == array.len()).then(|| read.finish())
+        (after_whitespace(array, at) == array.len()).then(|| read.finish())
     }
 
     /// Every body decoded from base64, if every one is base64 (trimmed).

@@ -79,40 +79,32 @@ impl App {
     }
 }
 
-/// `TwinUpdatesEventHub`: a batch of Event Hub events.
-#[tracing::instrument(name = "TwinUpdatesEventHub", skip_all, fields(invocation_id = %invocation_id))]
-pub async fn event_hub(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
-    let batch = match request.event_hub_batch(EVENT_HUB_BINDING) {
-        Ok(batch) => batch,
-        Err(e) => return Refusal::from(e).into(),
-    };
-    messages(app, EVENT_HUB_FUNCTION, request, &batch, None).await
+/// `TwinUpdatesEventHub`: a batch of Event Hub events, read into what it sends.
+pub fn event_hub(app: &App, request: &InvocationRequest<'_>) -> Result<Delivery, Answer> {
+    let batch = request
+        .event_hub_batch(EVENT_HUB_BINDING)
+        .map_err(|e| Answer::from(Refusal::from(e)))?;
+    Ok(messages(app, EVENT_HUB_FUNCTION, request, &batch, None))
 }
 
-/// `TwinUpdatesServiceBus`: a batch of Service Bus messages. A failed records send is retried
-/// for up to `hold` before the invocation fails (see [`send_holding`]).
-#[tracing::instrument(name = "TwinUpdatesServiceBus", skip_all, fields(invocation_id = %invocation_id))]
-pub async fn service_bus(
-    app: &App,
-    request: &InvocationRequest<'_>,
-    invocation_id: &str,
-) -> Answer {
-    let batch = match request.service_bus_batch(SERVICE_BUS_BINDING) {
-        Ok(batch) => batch,
-        Err(e) => return Refusal::from(e).into(),
-    };
+/// `TwinUpdatesServiceBus`: a batch of Service Bus messages, read into what it sends. A failed
+/// records send is retried for up to `hold` before the invocation fails (see [`send_holding`]).
+pub fn service_bus(app: &App, request: &InvocationRequest<'_>) -> Result<Delivery, Answer> {
+    let batch = request
+        .service_bus_batch(SERVICE_BUS_BINDING)
+        .map_err(|e| Answer::from(Refusal::from(e)))?;
     let hold = Some(app.service_bus_hold);
-    messages(app, SERVICE_BUS_FUNCTION, request, &batch, hold).await
+    Ok(messages(app, SERVICE_BUS_FUNCTION, request, &batch, hold))
 }
 
-/// A broker's batch: decoded, transformed and delivered.
-async fn messages(
+/// A broker's batch: decoded and transformed.
+fn messages(
     app: &App,
-    function: &str,
+    function: &'static str,
     request: &InvocationRequest<'_>,
     batch: &MessageBatch<'_>,
     hold: Option<Duration>,
-) -> Answer {
+) -> Delivery {
     if batch.misaligned {
         warn!(
             events = batch.len(),
@@ -133,16 +125,20 @@ async fn messages(
             )
         })
         .collect();
-    deliver(app, function, request, outcome, letters, hold).await
+    Delivery {
+        function,
+        outcome,
+        letters,
+        hold,
+        attempt: request.attempt(),
+    }
 }
 
-/// `TwinUpdatesEventGrid`: one Event Grid event, in either schema.
-#[tracing::instrument(name = "TwinUpdatesEventGrid", skip_all, fields(invocation_id = %invocation_id))]
-pub async fn event_grid(app: &App, request: &InvocationRequest<'_>, invocation_id: &str) -> Answer {
-    let event = match request.event_grid_event(EVENT_GRID_BINDING) {
-        Ok(event) => event,
-        Err(e) => return Refusal::from(e).into(),
-    };
+/// `TwinUpdatesEventGrid`: one Event Grid event, in either schema, read into what it sends.
+pub fn event_grid(app: &App, request: &InvocationRequest<'_>) -> Result<Delivery, Answer> {
+    let event = request
+        .event_grid_event(EVENT_GRID_BINDING)
+        .map_err(|e| Answer::from(Refusal::from(e)))?;
     let (outcome, body) = match &event {
         Value::String(text) => (
             process(
@@ -162,7 +158,13 @@ pub async fn event_grid(app: &App, request: &InvocationRequest<'_>, invocation_i
         .iter()
         .map(|(index, unusable)| unusable_event(*index, unusable, &body, Map::new()))
         .collect();
-    deliver(app, EVENT_GRID_FUNCTION, request, outcome, letters, None).await
+    Ok(Delivery {
+        function: EVENT_GRID_FUNCTION,
+        outcome,
+        letters,
+        hold: None,
+        attempt: request.attempt(),
+    })
 }
 
 /// The verdict on an Event Grid binding that holds text instead of an event.
@@ -179,46 +181,58 @@ fn not_an_event(text: &str) -> Unusable {
     }
 }
 
-/// Sends the records, dead-letters what is unusable (`letters`, and records too large for the
-/// hub), and answers.
-async fn deliver(
-    app: &App,
-    function: &str,
-    request: &InvocationRequest<'_>,
+/// What an invocation sends once its request is read: its records and dead letters, and what
+/// its answer tells. It owns all of it, so that the request and its body are gone before the
+/// network is waited on.
+pub struct Delivery {
+    function: &'static str,
     outcome: BatchOutcome,
-    mut letters: Vec<DeadLetter>,
+    letters: Vec<DeadLetter>,
     hold: Option<Duration>,
-) -> Answer {
-    for (index, twin_id, op) in &outcome.invalid_ops {
-        warn!(event = index, twin_id = %twin_id, op = op.index, reason = %op.reason, "skipped a patch op");
+    attempt: Option<u64>,
+}
+
+impl Delivery {
+    /// Sends the records, dead-letters what is unusable (the letters, and records too large
+    /// for the hub), and answers.
+    pub async fn send(self, app: &App) -> Answer {
+        let Delivery {
+            function,
+            outcome,
+            mut letters,
+            hold,
+            attempt,
+        } = self;
+        for (index, twin_id, op) in &outcome.invalid_ops {
+            warn!(event = index, twin_id = %twin_id, op = op.index, reason = %op.reason, "skipped a patch op");
+        }
+        let delivery = match send_holding(app.sink.as_ref(), &outcome.records, hold).await {
+            Ok(delivery) => delivery,
+            Err(e) => return failed(function, &e, &outcome),
+        };
+        let too_large = delivery.too_large.iter();
+        letters.extend(too_large.map(|&index| too_large_record(&outcome.records, index)));
+        let (dead_lettered, logged) = match dead_letter(app, function, attempt, &letters).await {
+            Ok(counts) => counts,
+            Err(error) => return failed(function, &error, &outcome),
+        };
+        let summary = format!(
+            "{function}: {} sent={} hub_events={} too_large={} dead_lettered={dead_lettered} logged={logged} retry={}",
+            outcome.summary,
+            delivery.sent,
+            delivery.events,
+            delivery.too_large.len(),
+            attempt.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+        );
+        info!(
+            events = outcome.summary.events,
+            records = delivery.sent,
+            unusable = outcome.unusable.len(),
+            dead_lettered,
+            "{summary}"
+        );
+        Answer::delivered(vec![summary])
     }
-    let delivery = match send_holding(app.sink.as_ref(), &outcome.records, hold).await {
-        Ok(delivery) => delivery,
-        Err(e) => return failed(function, &e, &outcome),
-    };
-    let too_large = delivery.too_large.iter();
-    letters.extend(too_large.map(|&index| too_large_record(&outcome.records, index)));
-    let attempt = request.attempt();
-    let (dead_lettered, logged) = match dead_letter(app, function, attempt, &letters).await {
-        Ok(counts) => counts,
-        Err(error) => return failed(function, &error, &outcome),
-    };
-    let summary = format!(
-        "{function}: {} sent={} hub_events={} too_large={} dead_lettered={dead_lettered} logged={logged} retry={}",
-        outcome.summary,
-        delivery.sent,
-        delivery.events,
-        delivery.too_large.len(),
-        attempt.map_or_else(|| "-".to_owned(), |n| n.to_string()),
-    );
-    info!(
-        events = outcome.summary.events,
-        records = delivery.sent,
-        unusable = outcome.unusable.len(),
-        dead_lettered,
-        "{summary}"
-    );
-    Answer::delivered(vec![summary])
 }
 
 /// Sends the dead letters; returns how many went to the dead-letter hub and how many were

@@ -16,6 +16,10 @@
 /// Bytes a block classifies at once.
 const BLOCK: usize = 64;
 
+/// The room [`unescape_into`] wants past what it writes: a caller that reserves it up front
+/// spares the buffer's growing.
+pub(crate) const UNESCAPE_ROOM: usize = BLOCK;
+
 /// One block of text: its bytes (padded with spaces past the end), how many are real, and one
 /// bit a byte (bit `i` for byte `i`) for the bytes that matter to a string.
 struct Block {

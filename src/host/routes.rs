@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bytes::{Buf, BufMut};
 use futures_util::{Stream, TryStreamExt};
+use tracing::{info_span, Instrument};
 use warp::http::Method;
 use warp::Filter;
 
@@ -95,11 +96,24 @@ async fn invoke_function(
         Ok(request) => request,
         Err(e) => return unreadable(app, function, &body, e),
     };
-    match function {
-        EVENT_HUB_FUNCTION => invoke::event_hub(app, &request, invocation_id).await,
-        EVENT_GRID_FUNCTION => invoke::event_grid(app, &request, invocation_id).await,
-        SERVICE_BUS_FUNCTION => invoke::service_bus(app, &request, invocation_id).await,
-        _ => factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
+    let span = match function {
+        EVENT_HUB_FUNCTION => info_span!("TwinUpdatesEventHub", invocation_id = %invocation_id),
+        EVENT_GRID_FUNCTION => info_span!("TwinUpdatesEventGrid", invocation_id = %invocation_id),
+        SERVICE_BUS_FUNCTION => info_span!("TwinUpdatesServiceBus", invocation_id = %invocation_id),
+        _ => return factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
+    };
+    let read = span.in_scope(|| match function {
+        EVENT_HUB_FUNCTION => invoke::event_hub(app, &request),
+        EVENT_GRID_FUNCTION => invoke::event_grid(app, &request),
+        _ => invoke::service_bus(app, &request),
+    });
+    // The request and its body go before the network is waited on: what is sent owns its data.
+    drop(request);
+    drop(copy);
+    drop(body);
+    match read {
+        Ok(delivery) => delivery.send(app).instrument(span).await,
+        Err(answer) => answer,
     }
 }
 
