@@ -243,12 +243,12 @@ pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
         // Every escape here stands for its own letter: drop the backslashes that start them.
         let keep = !starts & block.real_bits();
         for (group, bytes) in block.bytes.chunks_exact(8).enumerate() {
-            let window: &mut [u8; 16] = (&mut out[written..written + 16])
+            let window: &mut [u8; 8] = (&mut out[written..written + 8])
                 .try_into()
                 .expect("room for a block past the last");
             let keep = (keep >> (8 * group)) as u8;
             if keep == 0xFF {
-                window[..8].copy_from_slice(bytes);
+                window.copy_from_slice(bytes);
                 written += 8;
                 continue;
             }
@@ -267,7 +267,7 @@ pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
 
 /// [`unescape_into`] a new string.
 pub(crate) fn unescape(raw: &str) -> String {
-    let mut out = Vec::with_capacity(raw.len() + 8);
+    let mut out = Vec::with_capacity(raw.len() + UNESCAPE_ROOM);
     unescape_into(raw.as_bytes(), &mut out);
     String::from_utf8(out).expect("escapes undone in UTF-8 are UTF-8")
 }
