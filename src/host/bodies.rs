@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::encoding::{read_with, InPlace, PADDING};
+use super::encoding::{read_with, InPlace};
 use super::literal::{string_end, unescape_into, UNESCAPE_ROOM};
 
 /// The bodies' array text, unescaped once, kept per thread between requests up to this size.
@@ -91,10 +91,8 @@ impl Bodies {
     pub(crate) fn read(text: &str) -> Option<Bodies> {
         let mut read = Read::new(text.len());
         // Read from a copy, unescaped in place; each body is copied out of it as it is read.
-        let mut copy = Vec::with_capacity(text.len() + PADDING);
-        copy.extend_from_slice(text.as_bytes());
-        let sent = |at: usize| text.as_bytes().get(at).copied();
-        let in_place = read_with(&mut copy, sent, |deserializer| {
+        let mut copy = Vec::new();
+        let in_place = read_with(text.as_bytes(), &mut copy, |deserializer| {
             deserializer.deserialize_seq(&mut read)
         })
         .ok()?;

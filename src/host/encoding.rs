@@ -97,9 +97,8 @@ const MAX_DEPTH: usize = 127;
 /// request's are dropped after it, so one huge batch does not stay resident.
 const KEPT_BUFFERS_BYTES: usize = 4 << 20;
 
-/// The room [`read_in_place`] needs after the text, for simd-json's 64-byte loads: a caller that
-/// reserves it spares the buffer's growing.
-pub(crate) const PADDING: usize = simd_json::INPUT_PADDING;
+/// The room [`read_with`] leaves after its copy of the text, for simd-json's 64-byte loads.
+const PADDING: usize = simd_json::INPUT_PADDING;
 
 /// What simd-json keeps between reads on one thread: its stage buffers and the tape's storage.
 struct Scratch {
@@ -131,32 +130,34 @@ pub(crate) enum InPlace<T> {
     NeedsExact,
 }
 
-/// Reads a `T` from JSON text with simd-json, in place: every string is unescaped into `text`
-/// itself, so a `T` that borrows its strings borrows them however escaped they were, and the
-/// host's doubly encoded members cost one SIMD pass instead of a copy. `text` is changed whether
-/// or not it reads, and [`PADDING`] bytes are added after it (simd-json reads its input in
-/// 64-byte blocks: with the room there it needs no padded copy of its own); `sent` gives a byte
-/// of the text as sent, by position, to tell a `-0` from a `0` (see [`InPlace::NeedsExact`]).
+/// Reads a `T` from a copy of the JSON text `sent` with simd-json, in place: the copy goes into
+/// `buffer`, with the room simd-json's 64-byte loads need after it ([`PADDING`]), and every
+/// string is unescaped into the copy itself, so a `T` that borrows its strings borrows them from
+/// `buffer` however escaped they were. The text as sent tells a `-0` from a `0` (see
+/// [`InPlace::NeedsExact`]).
 pub(crate) fn read_in_place<'a, T: Deserialize<'a>>(
-    text: &'a mut Vec<u8>,
-    sent: impl Fn(usize) -> Option<u8>,
+    sent: &[u8],
+    buffer: &'a mut Vec<u8>,
 ) -> Result<InPlace<T>, simd_json::Error> {
-    read_with(text, sent, |deserializer| T::deserialize(deserializer))
+    read_with(sent, buffer, |deserializer| T::deserialize(deserializer))
 }
 
-/// Runs `read` over JSON text with simd-json, in place (as [`read_in_place`] does), with this
-/// thread's scratch buffers.
+/// Runs `read` over a copy of `sent` with simd-json, in place (as [`read_in_place`] does), with
+/// this thread's scratch buffers.
 pub(crate) fn read_with<'a, T>(
-    text: &'a mut Vec<u8>,
-    sent: impl Fn(usize) -> Option<u8>,
+    sent: &[u8],
+    buffer: &'a mut Vec<u8>,
     read: impl FnOnce(&mut simd_json::Deserializer<'a>) -> Result<T, simd_json::Error>,
 ) -> Result<InPlace<T>, simd_json::Error> {
-    let len = text.len();
-    text.resize(len + PADDING, b' ');
+    let len = sent.len();
+    buffer.clear();
+    buffer.reserve(len + PADDING);
+    buffer.extend_from_slice(sent);
+    buffer.resize(len + PADDING, b' ');
     let large = len > KEPT_BUFFERS_BYTES;
     SCRATCH.with_borrow_mut(|scratch| {
         let mut tape = std::mem::replace(&mut scratch.tape, simd_json::Tape::null()).reset();
-        let zeros = simd_json::fill_tape_padded(text, len, &mut scratch.buffers, &mut tape)
+        let zeros = simd_json::fill_tape_padded(buffer, len, &mut scratch.buffers, &mut tape)
             .map(|()| Zeros::of(&tape.0, scratch.buffers.structural_indexes()));
         if large {
             *scratch = Scratch::fresh();
@@ -208,9 +209,11 @@ impl Zeros {
         }
     }
 
-    /// Whether one of the zeros was written `-0` in `sent` (the byte at a position, as sent).
-    fn any_signed(&self, sent: impl Fn(usize) -> Option<u8>) -> bool {
-        self.0.iter().any(|&at| sent(at as usize) != Some(b'0'))
+    /// Whether one of the zeros was written `-0` in `sent`, the text as sent.
+    fn any_signed(&self, sent: &[u8]) -> bool {
+        self.0
+            .iter()
+            .any(|&at| sent.get(at as usize) != Some(&b'0'))
     }
 }
 
@@ -374,9 +377,8 @@ mod tests {
     /// What a caller of [`read_in_place`] ends with: simd-json's reading, or serde_json's where
     /// a zero was written `-0`; and whether it fell back.
     fn read_as_a_caller_does(text: &str) -> Option<(Value, bool)> {
-        let mut buffer = text.as_bytes().to_vec();
-        let sent = |at: usize| text.as_bytes().get(at).copied();
-        match read_in_place::<Value>(&mut buffer, sent).ok()? {
+        let mut buffer = Vec::new();
+        match read_in_place::<Value>(text.as_bytes(), &mut buffer).ok()? {
             InPlace::Read(value) => Some((value, false)),
             InPlace::NeedsExact => Some((serde_json::from_str(text).ok()?, true)),
         }

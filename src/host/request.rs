@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::batch::{BatchKeys, MessageBatch};
 use super::bodies::Bodies;
-use super::encoding::{read_in_place, text, InPlace, Skipped, PADDING};
+use super::encoding::{read_in_place, text, InPlace, Skipped};
 use super::envelope;
 use super::members::{Member, Members};
 use crate::time::Timestamp;
@@ -65,41 +65,21 @@ const SERVICE_BUS_KEYS: BatchKeys = BatchKeys {
 
 impl<'a> InvocationRequest<'a> {
     /// Parses a request body as sent. A body of the shape hosts send is read where it is, its
-    /// strings kept as sent until read ([`super::envelope`]); any other is copied into `buffer`
-    /// and read there in place (see [`InvocationRequest::parse_in_place`]), else read from
-    /// `sent` with serde_json.
+    /// strings kept as sent until read ([`super::envelope`]). Any other is read with simd-json
+    /// from a copy in `buffer` (see [`read_in_place`]), else, where it holds a `-0` simd-json
+    /// reads as 0, with serde_json, which keeps its sign. As simd-json does, serde_json first
+    /// checks every value of the body, also in members no function reads.
     pub fn parse(sent: &'a [u8], buffer: &'a mut Vec<u8>) -> Result<Self, EnvelopeError> {
         if let Some((data, metadata)) = envelope::read(sent) {
             return Ok(InvocationRequest { data, metadata });
         }
-        buffer.clear();
-        buffer.reserve(sent.len() + PADDING);
-        buffer.extend_from_slice(sent);
-        match Self::parse_in_place(buffer, |at| sent.get(at).copied())? {
+        match read_in_place(sent, buffer).map_err(not_an_envelope)? {
             InPlace::Read(request) => Ok(request),
-            InPlace::NeedsExact => Self::parse_exact(sent),
+            InPlace::NeedsExact => {
+                serde_json::from_slice::<Skipped>(sent).map_err(not_an_envelope)?;
+                serde_json::from_slice(sent).map_err(not_an_envelope)
+            }
         }
-    }
-
-    /// Parses a request body in place with simd-json (see [`read_in_place`]): the body's strings
-    /// are unescaped into it, so every member is borrowed from it and the body no longer holds
-    /// the bytes as sent. Room for the parser is added after the body; a body read with
-    /// [`PADDING`] bytes of spare capacity is not moved for it. `sent` gives a byte of the body
-    /// as sent, by position, for the rare body only [`InvocationRequest::parse_exact`] reads
-    /// exactly.
-    pub(crate) fn parse_in_place(
-        body: &'a mut Vec<u8>,
-        sent: impl Fn(usize) -> Option<u8>,
-    ) -> Result<InPlace<Self>, EnvelopeError> {
-        read_in_place(body, sent).map_err(not_an_envelope)
-    }
-
-    /// Parses a request body as sent with serde_json, which keeps the sign of a `-0` that
-    /// simd-json reads as 0. As simd-json does, it first checks every value of the body, also in
-    /// members no function reads.
-    pub(crate) fn parse_exact(sent: &'a [u8]) -> Result<Self, EnvelopeError> {
-        serde_json::from_slice::<Skipped>(sent).map_err(not_an_envelope)?;
-        serde_json::from_slice(sent).map_err(not_an_envelope)
     }
 
     /// The bindings in `Data`.
