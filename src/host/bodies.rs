@@ -14,13 +14,11 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::encoding::{read_with, InPlace};
-use super::literal::{string_end, unescape_into, UNESCAPE_ROOM};
-
-/// The bodies' array text, unescaped once, kept per thread between requests up to this size.
-const KEPT_ARRAY_BYTES: usize = 4 << 20;
+use super::encoding::{read_with, InPlace, KEPT_BUFFERS_BYTES};
+use super::literal::{after_whitespace, string_end, unescape_into, UNESCAPE_ROOM};
 
 thread_local! {
+    /// The bodies' array text, unescaped once; kept between requests as simd-json's scratch is.
     static ARRAY_TEXT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -117,7 +115,7 @@ impl Bodies {
             array.clear();
             unescape_into(raw.as_bytes(), array);
             let bodies = Bodies::read_strings(array);
-            if array.capacity() > KEPT_ARRAY_BYTES {
+            if array.capacity() > KEPT_BUFFERS_BYTES {
                 *array = Vec::new();
             }
             bodies
@@ -217,14 +215,6 @@ impl Read {
             self.bodies
         }
     }
-}
-
-/// The first place from `at` on that is no JSON whitespace.
-fn after_whitespace(text: &[u8], mut at: usize) -> usize {
-    while matches!(text.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        at += 1;
-    }
-    at
 }
 
 impl<'de> Visitor<'de> for &mut Read {

@@ -93,9 +93,10 @@ pub(crate) fn decoded_text(s: &str) -> Option<Value> {
 /// a 128th level), so that both parsers refuse the same texts.
 const MAX_DEPTH: usize = 127;
 
-/// Scratch buffers [`read_in_place`] keeps between requests up to this input size; a larger
-/// request's are dropped after it, so one huge batch does not stay resident.
-const KEPT_BUFFERS_BYTES: usize = 4 << 20;
+/// Scratch buffers kept per thread between requests ([`read_in_place`]'s, the bodies' array
+/// text) are kept up to this input size; a larger request's are dropped after it, so one huge
+/// batch does not stay resident.
+pub(crate) const KEPT_BUFFERS_BYTES: usize = 4 << 20;
 
 /// The room [`read_with`] leaves after its copy of the text, for simd-json's 64-byte loads.
 const PADDING: usize = simd_json::INPUT_PADDING;

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::literal::{string_end, unescape};
+use super::literal::{after_whitespace, string_end, unescape};
 use super::members::{Escaped, Member, Members};
 
 /// The deepest a member's value may nest here: well inside serde_json's limit for the whole
@@ -58,10 +58,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn whitespace(&mut self) {
-        let bytes = self.text.as_bytes();
-        while matches!(bytes.get(self.at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
-        }
+        self.at = after_whitespace(self.text.as_bytes(), self.at);
     }
 
     /// The next byte after whitespace, taken.

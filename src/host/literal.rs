@@ -182,22 +182,25 @@ pub(crate) fn string_end(text: &[u8], start: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Whether the escape letters at the set bits of `letters` (bytes of the block at `at`) are
-/// valid: `b f n r t`, or `u` and four hex digits of no surrogate.
+/// Whether the escapes whose letters are at the set bits of `letters` (bytes of the block at
+/// `at`) are valid, as [`escape`] reads them.
 fn letters_valid(text: &[u8], at: usize, mut letters: u64) -> bool {
     while letters != 0 {
-        let letter_at = at + letters.trailing_zeros() as usize;
+        let backslash_at = at + letters.trailing_zeros() as usize - 1;
         letters &= letters - 1;
-        let valid = match text[letter_at] {
-            b'b' | b'f' | b'n' | b'r' | b't' => true,
-            b'u' => hex4(text, letter_at + 1).is_some_and(|code| char::from_u32(code).is_some()),
-            _ => false,
-        };
-        if !valid {
+        if escape(text, backslash_at).is_none() {
             return false;
         }
     }
     true
+}
+
+/// The first place from `at` on that is no JSON whitespace.
+pub(crate) fn after_whitespace(text: &[u8], mut at: usize) -> usize {
+    while matches!(text.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
 }
 
 /// The content of a valid string literal (as [`string_end`] found it: `raw` lies between its
