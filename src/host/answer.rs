@@ -67,6 +67,12 @@ impl From<Refusal> for Answer {
     }
 }
 
+impl From<EnvelopeError> for Answer {
+    fn from(error: EnvelopeError) -> Self {
+        Refusal::from(error).into()
+    }
+}
+
 /// A status and JSON object to send back to the host.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {

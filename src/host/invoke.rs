@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tracing::{error, info, warn};
 
-use super::answer::{Answer, Refusal};
+use super::answer::Answer;
 use super::batch::MessageBatch;
 use super::hold::send_holding;
 use super::logged::{log_event, Attempts};
@@ -81,18 +81,14 @@ impl App {
 
 /// `TwinUpdatesEventHub`: a batch of Event Hub events, read into what it sends.
 pub fn event_hub(app: &App, request: &InvocationRequest<'_>) -> Result<Delivery, Answer> {
-    let batch = request
-        .event_hub_batch(EVENT_HUB_BINDING)
-        .map_err(|e| Answer::from(Refusal::from(e)))?;
+    let batch = request.event_hub_batch(EVENT_HUB_BINDING)?;
     Ok(messages(app, EVENT_HUB_FUNCTION, request, &batch, None))
 }
 
 /// `TwinUpdatesServiceBus`: a batch of Service Bus messages, read into what it sends. A failed
 /// records send is retried for up to `hold` before the invocation fails (see [`send_holding`]).
 pub fn service_bus(app: &App, request: &InvocationRequest<'_>) -> Result<Delivery, Answer> {
-    let batch = request
-        .service_bus_batch(SERVICE_BUS_BINDING)
-        .map_err(|e| Answer::from(Refusal::from(e)))?;
+    let batch = request.service_bus_batch(SERVICE_BUS_BINDING)?;
     let hold = Some(app.service_bus_hold);
     Ok(messages(app, SERVICE_BUS_FUNCTION, request, &batch, hold))
 }
@@ -136,9 +132,7 @@ fn messages(
 
 /// `TwinUpdatesEventGrid`: one Event Grid event, in either schema, read into what it sends.
 pub fn event_grid(app: &App, request: &InvocationRequest<'_>) -> Result<Delivery, Answer> {
-    let event = request
-        .event_grid_event(EVENT_GRID_BINDING)
-        .map_err(|e| Answer::from(Refusal::from(e)))?;
+    let event = request.event_grid_event(EVENT_GRID_BINDING)?;
     let (outcome, body) = match &event {
         Value::String(text) => (
             process(

@@ -96,17 +96,22 @@ async fn invoke_function(
         Ok(request) => request,
         Err(e) => return unreadable(app, function, &body, e),
     };
-    let span = match function {
-        EVENT_HUB_FUNCTION => info_span!("TwinUpdatesEventHub", invocation_id = %invocation_id),
-        EVENT_GRID_FUNCTION => info_span!("TwinUpdatesEventGrid", invocation_id = %invocation_id),
-        SERVICE_BUS_FUNCTION => info_span!("TwinUpdatesServiceBus", invocation_id = %invocation_id),
+    let (span, reader): (_, fn(&App, &InvocationRequest<'_>) -> _) = match function {
+        EVENT_HUB_FUNCTION => (
+            info_span!("TwinUpdatesEventHub", invocation_id = %invocation_id),
+            invoke::event_hub,
+        ),
+        EVENT_GRID_FUNCTION => (
+            info_span!("TwinUpdatesEventGrid", invocation_id = %invocation_id),
+            invoke::event_grid,
+        ),
+        SERVICE_BUS_FUNCTION => (
+            info_span!("TwinUpdatesServiceBus", invocation_id = %invocation_id),
+            invoke::service_bus,
+        ),
         _ => return factory_simulator(app.simulator.as_ref(), &request, invocation_id).await,
     };
-    let read = span.in_scope(|| match function {
-        EVENT_HUB_FUNCTION => invoke::event_hub(app, &request),
-        EVENT_GRID_FUNCTION => invoke::event_grid(app, &request),
-        _ => invoke::service_bus(app, &request),
-    });
+    let read = span.in_scope(|| reader(app, &request));
     // The request and its body go before the network is waited on: what is sent owns its data.
     drop(request);
     drop(copy);
