@@ -89,6 +89,11 @@ impl<'a> CloudEventAttributes<'a> {
         }
     }
 
+    /// Takes one application property whose value is text.
+    pub(crate) fn set_text(&mut self, key: &str, value: &'a str) {
+        self.set(key, Some(Cow::Borrowed(value)));
+    }
+
     fn slot(&mut self, key: &str) -> Option<&mut Option<PropertyText<'a>>> {
         let rest = key.strip_prefix("cloudEvents")?;
         let (colon, name) = match rest.split_at_checked(1) {

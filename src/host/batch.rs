@@ -12,6 +12,7 @@ use super::bodies::Bodies;
 use super::encoding::{into_json_value, text, text_ref, unquoted};
 use super::items::{array_of, attributes_of_map, AttributesItem, TextItem, TimeItem};
 use super::members::{Member, Members};
+use super::quoted;
 use crate::adt::{BrokerMessage, CloudEventAttributes, EventHubMessage};
 use crate::time::Timestamp;
 
@@ -110,14 +111,20 @@ impl<'r> MessageBatch<'r> {
     pub(crate) fn many(bodies: Bodies, metadata: &'r Members<'r>, keys: BatchKeys) -> Self {
         let count = bodies.len();
         let properties_member = metadata.first_of(keys.properties);
-        let attributes = properties_member
-            .and_then(|member| read_items(member, count, AttributesItem, slow_attributes));
+        let attributes = properties_member.and_then(|member| {
+            let sent = |raw| quoted::objects(raw, count, CloudEventAttributes::set_text);
+            read_items(member, count, sent, AttributesItem, slow_attributes)
+        });
         let enqueued_member = metadata.get("EnqueuedTimeUtcArray");
-        let direct =
-            enqueued_member.and_then(|member| read_items(member, count, TimeItem, slow_time));
+        let direct = enqueued_member.and_then(|member| {
+            let sent = |raw| quoted::strings(raw, count, Timestamp::parse_time);
+            read_items(member, count, sent, TimeItem, slow_time)
+        });
         let id_member = keys.message_ids.and_then(|(many, _)| metadata.get(many));
-        let message_ids =
-            id_member.and_then(|member| read_items(member, count, TextItem, slow_text));
+        let message_ids = id_member.and_then(|member| {
+            let sent = |raw| quoted::strings(raw, count, |id| Some(Cow::Borrowed(id)));
+            read_items(member, count, sent, TextItem, slow_text)
+        });
         let system_member = keys.system.and_then(|key| metadata.get(key));
         // The arrays read here are checked; the system properties are not read unless an
         // enqueued time is missing, so their length is not worth a parse of their own.
@@ -211,11 +218,13 @@ fn single_base64(body: Vec<u8>) -> Vec<u8> {
         .unwrap_or(body)
 }
 
-/// The items of an array member (`count` expected): read straight from its text when it is held
-/// as text encoded once (the common form), else from its decoded `Value`.
+/// The items of an array member (`count` expected): read by `sent` from the member as sent when
+/// it can ([`quoted`]), else straight from its text when it is held as text encoded once (the
+/// common form), else from its decoded `Value`.
 fn read_items<'r, S, T>(
     member: &'r Member<'r>,
     count: usize,
+    sent: impl FnOnce(&'r str) -> Option<Vec<T>>,
     seed: S,
     slow: fn(&Value) -> T,
 ) -> Option<Vec<T>>
@@ -223,8 +232,9 @@ where
     S: DeserializeSeed<'r, Value = T> + Copy,
 {
     member
-        .array_text()
-        .and_then(|text| array_of(text, seed, count))
+        .as_sent()
+        .and_then(sent)
+        .or_else(|| array_of(member.array_text()?, seed, count))
         .or_else(|| Some(member.json_array()?.iter().map(slow).collect()))
 }
 
@@ -267,4 +277,116 @@ fn system_enqueued_time(system: &Value) -> Option<Timestamp> {
     .iter()
     .find_map(|key| system.get(*key).and_then(text))?;
     Timestamp::parse_time(&time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::members::Escaped;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// The metadata of a batch with these arrays, each member in the form `form` makes of the
+    /// array's JSON text.
+    fn metadata<'a>(
+        arrays: &'a [(&str, String)],
+        form: impl Fn(&'a str) -> Member<'a>,
+    ) -> Members<'a> {
+        let mut metadata = Members::default();
+        for (name, text) in arrays {
+            metadata.push(Cow::Borrowed(*name), form(text));
+        }
+        metadata
+    }
+
+    /// What a batch's metadata gives each message.
+    fn described(metadata: &Members<'_>, count: usize) -> Vec<String> {
+        let bodies = Bodies::from_each((0..count).map(|_| b"{}".to_vec()));
+        let batch = MessageBatch::many(bodies, metadata, SERVICE_BUS_LIKE);
+        let mut described: Vec<_> = batch
+            .messages()
+            .map(|m| {
+                format!(
+                    "{:?} {:?} {:?}",
+                    m.attributes, m.enqueued_time, m.message_id
+                )
+            })
+            .collect();
+        described.push(batch.misaligned.to_string());
+        described
+    }
+
+    const SERVICE_BUS_LIKE: BatchKeys = BatchKeys {
+        properties: &["PropertiesArray"],
+        single_properties: &["Properties"],
+        system: None,
+        single_system: None,
+        message_ids: Some(("MessageIdArray", "MessageId")),
+        single_base64: false,
+    };
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            r#"[a-z "\\/é:]{0,8}"#,
+            Just("2026-05-01T12:00:07.5Z".to_owned()),
+            Just("2026-05-01T12:00:07.5".to_owned()),
+            Just("\"quoted\"".to_owned()),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "id",
+                "source",
+                "type",
+                "subject",
+                "time",
+                "dataschema"
+            ])
+            .prop_flat_map(|name| prop::sample::select(vec![":", "_"])
+                .prop_map(move |mark| format!("cloudEvents{mark}{name}"))),
+            r#"[a-z:"\\]{0,6}"#,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn arrays_read_as_sent_describe_messages_as_read_the_long_way(
+            properties in prop::collection::vec(prop::collection::vec((key(), text()), 0..5), 0..4),
+            times in prop::collection::vec(text(), 0..4),
+            ids in prop::collection::vec(text(), 0..4),
+            count in 0usize..4,
+        ) {
+            let objects: Vec<String> = properties
+                .iter()
+                .map(|members| {
+                    let inner: Vec<_> = members.iter().map(|(k, v)| format!("{}:{}", json!(k), json!(v))).collect();
+                    format!("{{{}}}", inner.join(","))
+                })
+                .collect();
+            let arrays = [
+                ("PropertiesArray", format!("[{}]", objects.join(","))),
+                ("EnqueuedTimeUtcArray", json!(times).to_string()),
+                ("MessageIdArray", json!(ids).to_string()),
+            ];
+            let sent: Vec<(&str, String)> = arrays
+                .iter()
+                .map(|(name, text)| {
+                    let literal = json!(text).to_string();
+                    (*name, literal[1..literal.len() - 1].to_owned())
+                })
+                .collect();
+            let as_sent = described(&metadata(&sent, |raw| Member::Escaped(Escaped::new(raw))), count);
+            let as_text = described(&metadata(&arrays, |text| Member::Text(Cow::Borrowed(text))), count);
+            let as_values = described(
+                &metadata(&arrays, |text| Member::Json(serde_json::from_str(text).unwrap())),
+                count,
+            );
+            prop_assert_eq!(&as_sent, &as_text);
+            prop_assert_eq!(&as_sent, &as_values);
+        }
+    }
 }

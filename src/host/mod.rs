@@ -12,6 +12,7 @@ mod items;
 mod literal;
 pub mod logged;
 pub mod members;
+pub mod quoted;
 pub mod request;
 pub mod routes;
 pub mod server;
