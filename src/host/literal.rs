@@ -14,7 +14,7 @@
 //! the caller reads such a text the long way, whatever serde_json makes of it.
 
 /// Bytes a block classifies at once.
-const BLOCK: usize = 64;
+pub(crate) const BLOCK: usize = 64;
 
 /// The room [`unescape_into`] wants past what it writes: a caller that reserves it up front
 /// spares the buffer's growing.
@@ -22,18 +22,18 @@ pub(crate) const UNESCAPE_ROOM: usize = BLOCK;
 
 /// One block of text: its bytes (padded with spaces past the end), how many are real, and one
 /// bit a byte (bit `i` for byte `i`) for the bytes that matter to a string.
-struct Block {
-    bytes: [u8; BLOCK],
-    real: usize,
-    quotes: u64,
-    backslashes: u64,
+pub(crate) struct Block {
+    pub bytes: [u8; BLOCK],
+    pub real: usize,
+    pub quotes: u64,
+    pub backslashes: u64,
     controls: u64,
 }
 
 impl Block {
     /// The block of `text` at `at`.
     #[inline]
-    fn at(text: &[u8], at: usize) -> Block {
+    pub(crate) fn at(text: &[u8], at: usize) -> Block {
         let rest = text.get(at..).unwrap_or_default();
         let (bytes, real) = match rest.first_chunk::<BLOCK>() {
             Some(whole) => (*whole, BLOCK),
@@ -53,7 +53,7 @@ impl Block {
     }
 
     /// The bits of the real bytes.
-    fn real_bits(&self) -> u64 {
+    pub(crate) fn real_bits(&self) -> u64 {
         if self.real == BLOCK {
             u64::MAX
         } else {
@@ -64,6 +64,11 @@ impl Block {
     /// The bits of the slashes.
     fn slashes(&self) -> u64 {
         equal(&self.bytes, b'/')
+    }
+
+    /// The bits of the spaces.
+    pub(crate) fn spaces(&self) -> u64 {
+        equal(&self.bytes, b' ')
     }
 }
 
@@ -244,28 +249,37 @@ pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
             continue;
         }
         // Every escape here stands for its own letter: drop the backslashes that start them.
-        let keep = !starts & block.real_bits();
-        for (group, bytes) in block.bytes.chunks_exact(8).enumerate() {
-            let window: &mut [u8; 8] = (&mut out[written..written + 8])
-                .try_into()
-                .expect("room for a block past the last");
-            let keep = (keep >> (8 * group)) as u8;
-            if keep == 0xFF {
-                window.copy_from_slice(bytes);
-                written += 8;
-                continue;
-            }
-            let mut kept = 0;
-            for (n, &byte) in bytes.iter().enumerate() {
-                window[kept & 7] = byte;
-                kept += usize::from(keep >> n & 1);
-            }
-            written += kept;
-        }
+        written = compact(&block.bytes, !starts & block.real_bits(), out, written);
         first_escaped = next_escaped;
         at += block.real;
     }
     out.truncate(written);
+}
+
+/// Writes the bytes of `bytes` whose bits are set in `keep`, in order, at `written` in `out`,
+/// which has room for a whole block there; returns where they end. Each group of
+/// eight bytes is written whole, each kept byte over the dropped one before it, so that no
+/// branch depends on which bytes are kept.
+#[inline]
+pub(crate) fn compact(bytes: &[u8; BLOCK], keep: u64, out: &mut [u8], mut written: usize) -> usize {
+    for (group, bytes) in bytes.chunks_exact(8).enumerate() {
+        let window: &mut [u8; 8] = (&mut out[written..written + 8])
+            .try_into()
+            .expect("room for a group past the last");
+        let keep = (keep >> (8 * group)) as u8;
+        if keep == 0xFF {
+            window.copy_from_slice(bytes);
+            written += 8;
+            continue;
+        }
+        let mut kept = 0;
+        for (n, &byte) in bytes.iter().enumerate() {
+            window[kept & 7] = byte;
+            kept += usize::from(keep >> n & 1);
+        }
+        written += kept;
+    }
+    written
 }
 
 /// [`unescape_into`] a new string.

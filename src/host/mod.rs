@@ -15,6 +15,7 @@ pub mod members;
 pub mod quoted;
 pub mod request;
 pub mod routes;
+mod sent_bodies;
 pub mod server;
 pub mod timer;
 
