@@ -9,12 +9,24 @@
 //! refused with `None`, and the caller reads the unescaped text the long way, which accepts
 //! everything read here and reads it alike.
 
-use super::literal::after_whitespace;
+use super::literal::{after_whitespace, Places};
 
 /// A reader of the inner text, over the outer string's content as sent.
 struct Sent<'a> {
     raw: &'a str,
     at: usize,
+    /// The places of the backslashes not yet read past: every one starts an inner quote.
+    backslashes: Places<'a>,
+}
+
+impl<'a> Sent<'a> {
+    fn new(raw: &'a str) -> Self {
+        Sent {
+            raw,
+            at: 0,
+            backslashes: Places::of(b'\\', raw.as_bytes()),
+        }
+    }
 }
 
 impl<'a> Sent<'a> {
@@ -30,11 +42,12 @@ impl<'a> Sent<'a> {
     fn string(&mut self) -> Option<&'a str> {
         let bytes = self.raw.as_bytes();
         self.at = after_whitespace(bytes, self.at);
-        if bytes.get(self.at..self.at + 2) != Some(b"\\\"") {
+        // Its opening backslash is the next one, and the one after closes it.
+        if self.backslashes.next() != Some(self.at) || bytes.get(self.at + 1) != Some(&b'"') {
             return None;
         }
         let start = self.at + 2;
-        let end = start + memchr::memchr(b'\\', &bytes[start..])?;
+        let end = self.backslashes.next()?;
         if bytes.get(end + 1) != Some(&b'"') {
             return None;
         }
@@ -111,7 +124,7 @@ pub fn strings<'a, T>(
     expected: usize,
     mut item: impl FnMut(&'a str) -> T,
 ) -> Option<Vec<T>> {
-    let mut sent = Sent { raw, at: 0 };
+    let mut sent = Sent::new(raw);
     let items = sent.array(expected, |sent| sent.string().map(&mut item))?;
     sent.at_end().then_some(items)
 }
@@ -131,7 +144,7 @@ pub fn objects<'a, T: Default>(
     expected: usize,
     mut member: impl FnMut(&mut T, &'a str, &'a str),
 ) -> Option<Vec<T>> {
-    let mut sent = Sent { raw, at: 0 };
+    let mut sent = Sent::new(raw);
     let items = sent.array(expected, |sent| {
         let mut item = T::default();
         sent.object(|key, value| member(&mut item, key, value))?;
