@@ -56,11 +56,11 @@ impl<'a> Sent<'a> {
         Some(&self.raw[start..end])
     }
 
-    /// An inner array, each item read by `item`; with room for `expected` items.
+    /// An inner array, each item read by `item` onto the items; with room for `expected`.
     fn array<T>(
         &mut self,
         expected: usize,
-        mut item: impl FnMut(&mut Self) -> Option<T>,
+        mut item: impl FnMut(&mut Self, &mut Vec<T>) -> Option<()>,
     ) -> Option<Vec<T>> {
         if !self.eat(b'[') {
             return None;
@@ -70,7 +70,7 @@ impl<'a> Sent<'a> {
             return Some(items);
         }
         loop {
-            items.push(item(self)?);
+            item(self, &mut items)?;
             if self.eat(b']') {
                 return Some(items);
             }
@@ -125,7 +125,10 @@ pub fn strings<'a, T>(
     mut item: impl FnMut(&'a str) -> T,
 ) -> Option<Vec<T>> {
     let mut sent = Sent::new(raw);
-    let items = sent.array(expected, |sent| sent.string().map(&mut item))?;
+    let items = sent.array(expected, |sent, items| {
+        items.push(item(sent.string()?));
+        Some(())
+    })?;
     sent.at_end().then_some(items)
 }
 
@@ -145,10 +148,11 @@ pub fn objects<'a, T: Default>(
     mut member: impl FnMut(&mut T, &'a str, &'a str),
 ) -> Option<Vec<T>> {
     let mut sent = Sent::new(raw);
-    let items = sent.array(expected, |sent| {
-        let mut item = T::default();
-        sent.object(|key, value| member(&mut item, key, value))?;
-        Some(item)
+    let items = sent.array(expected, |sent, items| {
+        // Built where it lies: an item can be large (the attributes of a message are).
+        items.push(T::default());
+        let item = items.last_mut().expect("just pushed");
+        sent.object(|key, value| member(item, key, value))
     })?;
     sent.at_end().then_some(items)
 }
