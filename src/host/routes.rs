@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::{Buf, BufMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{Stream, TryStreamExt};
 use tracing::{info_span, Instrument};
 use warp::http::Method;
@@ -82,7 +82,7 @@ const FUNCTIONS: [&str; 4] = [
 async fn invoke_function(
     server: &Server,
     function: &str,
-    body: Vec<u8>,
+    body: Bytes,
     invocation_id: &str,
 ) -> Answer {
     let app = &server.app;
@@ -147,27 +147,67 @@ fn not_routed(method: Method, path: warp::path::FullPath) -> Answer {
     }
 }
 
-/// Reads the body, refusing it with 413 once it passes `limit` bytes. `expected` (the declared
-/// length, already checked against the bound) sizes the buffer once instead of growing it.
-async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Vec<u8>, Answer>
+/// Reads the body, refusing it with 413 once it passes `limit` bytes. A body that comes in one
+/// chunk (hyper reads a whole request at once where it can) is kept as that chunk, not copied;
+/// chunks are joined into a buffer that `expected` (the declared length, already checked against
+/// the bound) sizes once.
+async fn read_bounded<S, B>(body: S, limit: usize, expected: usize) -> Result<Bytes, Answer>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut read = Vec::with_capacity(expected.min(limit));
+    let mut read = Read::Nothing;
     let mut body = std::pin::pin!(body);
     loop {
         let chunk = body
             .try_next()
             .await
             .map_err(|e| Answer::from(Refusal::Unreadable(e.to_string())))?;
-        let Some(chunk) = chunk else {
-            return Ok(read);
+        let Some(mut chunk) = chunk else {
+            return Ok(read.into_bytes());
         };
         if read.len() + chunk.remaining() > limit {
             return Err(Refusal::TooLarge(limit).into());
         }
-        read.put(chunk);
+        read = match read {
+            Read::Nothing => Read::One(chunk.copy_to_bytes(chunk.remaining())),
+            Read::One(first) => {
+                let room = expected.min(limit).max(first.len() + chunk.remaining());
+                let mut joined = BytesMut::with_capacity(room);
+                joined.put(first);
+                joined.put(chunk);
+                Read::Joined(joined)
+            }
+            Read::Joined(mut joined) => {
+                joined.put(chunk);
+                Read::Joined(joined)
+            }
+        };
+    }
+}
+
+/// A body as read so far.
+enum Read {
+    Nothing,
+    One(Bytes),
+    Joined(BytesMut),
+}
+
+impl Read {
+    fn len(&self) -> usize {
+        match self {
+            Read::Nothing => 0,
+            Read::One(bytes) => bytes.len(),
+            Read::Joined(joined) => joined.len(),
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Read::Nothing => Bytes::new(),
+            Read::One(bytes) => bytes,
+            Read::Joined(joined) => joined.freeze(),
+        }
     }
 }
 
@@ -201,5 +241,25 @@ mod tests {
                 .await;
             assert_eq!(reply.status(), status, "{method} {path}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_from_one_chunk_or_many_and_refused_past_its_bound() {
+        let read = |parts: &[&'static str], limit| {
+            let chunks: Vec<Result<Bytes, warp::Error>> = parts
+                .iter()
+                .map(|part| Ok(Bytes::from_static(part.as_bytes())))
+                .collect();
+            read_bounded(futures_util::stream::iter(chunks), limit, 4)
+        };
+        assert_eq!(read(&["abc"], 10).await.ok(), Some(Bytes::from("abc")));
+        assert_eq!(
+            read(&["ab", "c", "de"], 10).await.ok(),
+            Some(Bytes::from("abcde"))
+        );
+        assert_eq!(read(&[], 10).await.ok(), Some(Bytes::new()));
+        assert_eq!(read(&["abcde"], 5).await.ok(), Some(Bytes::from("abcde")));
+        assert!(read(&["abc", "def"], 5).await.is_err());
+        assert!(read(&["abcdef"], 5).await.is_err());
     }
 }
