@@ -317,6 +317,7 @@ impl<'de> Visitor<'de> for Item<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::literal::as_sent;
 
     fn each(bodies: &Bodies) -> Vec<String> {
         (0..bodies.len())
@@ -349,12 +350,6 @@ mod tests {
         // One item that cannot be base64 keeps every item as sent.
         let bodies = Bodies::read(r#"["eyJhIjoxfQ==", "{}"]"#).unwrap();
         assert_eq!(each(&bodies), ["eyJhIjoxfQ==", "{}"]);
-    }
-
-    /// The content of the JSON string holding `array`'s text, as a host sends it.
-    fn as_sent(array: &str) -> String {
-        let literal = serde_json::to_string(array).unwrap();
-        literal[1..literal.len() - 1].to_owned()
     }
 
     #[test]

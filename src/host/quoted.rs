@@ -9,7 +9,7 @@
 //! refused with `None`, and the caller reads the unescaped text the long way, which accepts
 //! everything read here and reads it alike.
 
-use super::literal::{after_whitespace, Places};
+use super::literal::{after_whitespace, equal, BLOCK};
 
 /// A reader of the inner text, over the outer string's content as sent.
 struct Sent<'a> {
@@ -157,17 +157,66 @@ pub fn objects<'a, T: Default>(
     sent.at_end().then_some(items)
 }
 
+/// The places of one byte in a text, in order, found 64 bytes at a time.
+pub(crate) struct Places<'t> {
+    text: &'t [u8],
+    byte: u8,
+    /// Where the block in hand starts, and its places not yet handed out.
+    at: usize,
+    bits: u64,
+}
+
+impl<'t> Places<'t> {
+    /// The places of `byte` in `text`.
+    pub(crate) fn of(byte: u8, text: &'t [u8]) -> Self {
+        let mut places = Places {
+            text,
+            byte,
+            at: 0,
+            bits: 0,
+        };
+        places.bits = places.block_bits();
+        places
+    }
+
+    fn block_bits(&self) -> u64 {
+        let rest = &self.text[self.at.min(self.text.len())..];
+        match rest.first_chunk::<BLOCK>() {
+            Some(whole) => equal(whole, self.byte),
+            None => {
+                // Padded with a byte that is not the one looked for.
+                let mut padded = [!self.byte; BLOCK];
+                padded[..rest.len()].copy_from_slice(rest);
+                equal(&padded, self.byte)
+            }
+        }
+    }
+}
+
+impl Iterator for Places<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            self.at += BLOCK;
+            if self.at >= self.text.len() {
+                return None;
+            }
+            self.bits = self.block_bits();
+        }
+        let place = self.at + self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some(place)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::literal::as_sent;
     use proptest::prelude::*;
     use serde_json::{json, Map, Value};
-
-    /// The content of the JSON string holding `text`, as a host sends it.
-    fn as_sent(text: &str) -> String {
-        let literal = serde_json::to_string(text).unwrap();
-        literal[1..literal.len() - 1].to_owned()
-    }
 
     fn read_strings(text: &str) -> Option<Vec<String>> {
         strings(&as_sent(text), 0, str::to_owned)
@@ -234,6 +283,12 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn places_are_every_place_of_the_byte(text in prop::collection::vec(prop::sample::select(vec![b'\\', b'a', 0xFF]), 0..200)) {
+            let expected: Vec<usize> = (0..text.len()).filter(|&n| text[n] == b'\\').collect();
+            prop_assert_eq!(Places::of(b'\\', &text).collect::<Vec<_>>(), expected);
+        }
 
         #[test]
         fn what_is_read_as_sent_is_what_serde_json_reads(

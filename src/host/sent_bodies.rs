@@ -102,14 +102,8 @@ fn prefix_xor(mut bits: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::literal::unescape;
+    use crate::host::literal::{as_sent, unescape};
     use proptest::prelude::*;
-
-    /// The content of the JSON string holding `text`, as a host sends it.
-    fn as_sent(text: &str) -> String {
-        let literal = serde_json::to_string(text).unwrap();
-        literal[1..literal.len() - 1].to_owned()
-    }
 
     /// The bodies read in one pass from the array `text` as sent, or `None`.
     fn one_pass(text: &str) -> Option<Vec<String>> {
