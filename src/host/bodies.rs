@@ -119,9 +119,7 @@ impl Bodies {
             &mut read.bodies.bytes,
             &mut read.bodies.ends,
         ) {
-            let bodies = &read.bodies;
-            read.all_base64 = (0..bodies.len())
-                .all(|n| std::str::from_utf8(bodies.get(n)).is_ok_and(may_be_base64));
+            read.all_base64 = read.bodies.all_may_be_base64();
             return Some(read.finish());
         }
         ARRAY_TEXT.with_borrow_mut(|array| {
@@ -153,17 +151,12 @@ impl Bodies {
                 }
                 let (end, escaped) = string_end(array, at + 1)?;
                 let body = &array[at + 1..end];
-                let start = read.bodies.bytes.len();
                 if escaped {
                     unescape_into(body, &mut read.bodies.bytes);
                 } else {
                     read.bodies.bytes.extend_from_slice(body);
                 }
                 read.bodies.ends.push(read.bodies.bytes.len());
-                if read.all_base64 {
-                    let body = std::str::from_utf8(&read.bodies.bytes[start..]).ok()?;
-                    read.all_base64 = may_be_base64(body);
-                }
                 at = after_whitespace(array, end + 1);
                 match array.get(at) {
                     Some(b',') => at = after_whitespace(array, at + 1),
@@ -175,7 +168,17 @@ impl Bodies {
                 }
             }
         }
-        (after_whitespace(array, at) == array.len()).then(|| read.finish())
+        if after_whitespace(array, at) != array.len() {
+            return None;
+        }
+        read.all_base64 = read.bodies.all_may_be_base64();
+        Some(read.finish())
+    }
+
+    /// Whether every body may be base64 of one ([`may_be_base64`]), so that the batch is read
+    /// as `dataType: binary`.
+    fn all_may_be_base64(&self) -> bool {
+        (0..self.len()).all(|n| std::str::from_utf8(self.get(n)).is_ok_and(may_be_base64))
     }
 
     /// Every body decoded from base64, if every one is base64 (trimmed).
