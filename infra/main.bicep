@@ -72,6 +72,11 @@ param eventTypes string = 'all'
 @description('BRIDGE_MAX_REQUEST_BYTES: largest invocation body the handler reads.')
 param maxRequestBytes int = 134217728
 
+@minValue(0)
+@maxValue(64)
+@description('BRIDGE_WORKERS: threads serving invocations, each with its own Event Hubs connection; 0 for one per core.')
+param workers int = 0
+
 @allowed([
   'off'
   'adt'
@@ -149,6 +154,7 @@ module resources './resources.bicep' = {
     numbers: numbers
     eventTypes: eventTypes
     maxRequestBytes: maxRequestBytes
+    workers: workers
     simulatorMode: simulatorMode
     simulatorSchedule: simulatorSchedule
     simulatorSeed: simulatorSeed

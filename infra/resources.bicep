@@ -69,6 +69,10 @@ param eventTypes string = 'all'
 @minValue(65536)
 param maxRequestBytes int = 134217728
 
+@minValue(0)
+@maxValue(64)
+param workers int = 0
+
 @allowed([
   'off'
   'adt'
@@ -312,6 +316,7 @@ module functionApp './modules/functionapp.bicep' = {
     numbers: numbers
     eventTypes: eventTypes
     maxRequestBytes: maxRequestBytes
+    workers: workers
     simulatorMode: simulatorMode
     simulatorSchedule: simulatorSchedule
     simulatorSeed: simulatorSeed

@@ -13,8 +13,9 @@
 //! - [`digital_twins`]: ADT's REST API, for the simulator's `adt` mode and `twins setup`.
 //! - [`demo`]: a simulated day through the same decode, transform and packing, answered and charted.
 //!
-//! Alongside: [`config`] (typed settings), [`time`] (UTC timestamps that keep their precision)
-//! and [`text`] (input quoted in logs and errors, cut to a bound).
+//! Alongside: [`config`] (typed settings), [`time`] (UTC timestamps that keep their precision),
+//! [`text`] (input quoted in logs and errors, cut to a bound) and [`worker`] (which serving thread
+//! is running).
 
 pub mod adt;
 pub mod config;
@@ -27,3 +28,4 @@ pub mod sink;
 pub mod text;
 pub mod tick_delivery;
 pub mod time;
+pub mod worker;

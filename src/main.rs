@@ -19,7 +19,7 @@ use adt_bridge::config::{
 use adt_bridge::demo::DemoOptions;
 use adt_bridge::digital_twins::setup::setup;
 use adt_bridge::digital_twins::{CredentialTokens, DigitalTwinsClient};
-use adt_bridge::host::{serve, App, Server};
+use adt_bridge::host::{workers, App, Server};
 use adt_bridge::records::process;
 use adt_bridge::simulator::models::models;
 use adt_bridge::simulator::{relationships, twins, Factory, FactoryConfig};
@@ -157,11 +157,12 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
             let records = hub_settings(&Environment, RECORDS_HUB)?;
             let dead_letters = Environment.get(names::BRIDGE_DEADLETTER_EVENTHUB_NAME);
             let retry = default_retry();
-            Arc::new(EventHubsSink::new(
+            Arc::new(EventHubsSink::for_workers(
                 records,
                 dead_letters,
                 retry,
                 delivery.packing,
+                settings.workers,
             ))
         }
         SinkChoice::Stdout => Arc::new(StdoutSink),
@@ -182,13 +183,15 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
             .with_service_bus_hold(settings.service_bus_hold),
         max_request_bytes: settings.max_request_bytes,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // This thread only accepts connections; the workers serve them.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tracing::info!(port, format = %server.app.options.format, "serving");
-        serve(listener, server, shutdown_signal()?).await;
+        let workers = settings.workers;
+        tracing::info!(port, workers, format = %server.app.options.format, "serving");
+        workers::serve(listener, server, workers, shutdown_signal()?).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })

@@ -62,6 +62,7 @@ param tsiKeys string
 param numbers string
 param eventTypes string
 param maxRequestBytes int
+param workers int
 param simulatorMode string
 param simulatorSchedule string
 param simulatorSeed string
@@ -232,6 +233,10 @@ var bridgeSettings = [
   {
     name: 'BRIDGE_MAX_REQUEST_BYTES'
     value: string(maxRequestBytes)
+  }
+  {
+    name: 'BRIDGE_WORKERS'
+    value: string(workers)
   }
   {
     name: 'BRIDGE_DEADLETTER_EVENTHUB_NAME'

@@ -156,6 +156,8 @@ pub struct HandlerSettings {
     pub max_request_bytes: usize,
     /// How long a Service Bus invocation retries a failed records send (`BRIDGE_SERVICEBUS_HOLD`).
     pub service_bus_hold: Duration,
+    /// Threads serving invocations (`BRIDGE_WORKERS`, default one per core).
+    pub workers: usize,
 }
 
 /// Default request-body bound: a 1,000-event batch of 32 KB twins with the host's encoding fits.
@@ -173,8 +175,35 @@ pub fn handler_settings(source: &dyn SettingsSource) -> Result<HandlerSettings, 
         max_request_bytes: parse_optional(source, names::BRIDGE_MAX_REQUEST_BYTES)?
             .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
         service_bus_hold: service_bus_hold(source)?,
+        workers: workers(source)?,
     })
 }
+
+/// `BRIDGE_WORKERS`: 1 to 64 serving threads; unset or 0, one per core the process may use.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use adt_bridge::config::handler_settings;
+/// let workers = |value| handler_settings(&BTreeMap::from([("BRIDGE_WORKERS", value)]));
+/// assert_eq!(workers("3").unwrap().workers, 3);
+/// assert!(workers(" ").unwrap().workers >= 1);
+/// assert_eq!(workers("0").unwrap().workers, workers(" ").unwrap().workers);
+/// assert!(workers("-1").unwrap_err().to_string().contains("BRIDGE_WORKERS"));
+/// assert!(workers("65").unwrap_err().to_string().contains("at most 64"));
+/// ```
+fn workers(source: &dyn SettingsSource) -> Result<usize, ConfigError> {
+    match parse_optional::<usize>(source, names::BRIDGE_WORKERS)? {
+        None | Some(0) => Ok(std::thread::available_parallelism().map_or(1, usize::from)),
+        Some(count) if count > MAX_WORKERS => Err(ConfigError::Invalid {
+            name: names::BRIDGE_WORKERS,
+            reason: format!("{count} threads; at most {MAX_WORKERS}"),
+        }),
+        Some(count) => Ok(count),
+    }
+}
+
+/// The most serving threads: each holds an Event Hubs connection of its own.
+const MAX_WORKERS: usize = 64;
 
 /// `BRIDGE_SERVICEBUS_HOLD`: whole seconds, 0 (fail at once) to 300 (the longest message lock).
 ///

@@ -17,6 +17,8 @@ pub const BRIDGE_NUMBERS: &str = "BRIDGE_NUMBERS";
 pub const BRIDGE_EVENT_TYPES: &str = "BRIDGE_EVENT_TYPES";
 /// Largest request body the handler reads, in bytes.
 pub const BRIDGE_MAX_REQUEST_BYTES: &str = "BRIDGE_MAX_REQUEST_BYTES";
+/// Threads serving invocations, each with its own Event Hubs connection (unset or 0: one per core).
+pub const BRIDGE_WORKERS: &str = "BRIDGE_WORKERS";
 /// Optional Event Hub (same namespace and credential as the records) for unusable input.
 pub const BRIDGE_DEADLETTER_EVENTHUB_NAME: &str = "BRIDGE_DEADLETTER_EVENTHUB_NAME";
 /// Attempts (host retries) during which a dead letter that cannot be delivered fails the

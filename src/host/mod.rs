@@ -18,6 +18,7 @@ pub mod routes;
 mod sent_bodies;
 pub mod server;
 pub mod timer;
+pub mod workers;
 
 pub use answer::Answer;
 pub use batch::MessageBatch;

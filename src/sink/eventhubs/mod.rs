@@ -49,9 +49,13 @@ pub fn default_retry() -> RetryOptions {
 }
 
 /// Records and dead letters to Event Hubs.
+///
+/// Each serving worker ([`crate::worker`]) gets a producer of its own, opened on its first send:
+/// its connection's tasks and its partition lanes then run on that worker's thread, beside the
+/// invocations that use them.
 pub struct EventHubsSink {
-    records: HubProducer,
-    dead_letters: Option<HubProducer>,
+    records: Vec<HubProducer>,
+    dead_letters: Vec<HubProducer>,
     packing: Packing,
 }
 
@@ -77,22 +81,37 @@ async fn within<T>(
 
 impl EventHubsSink {
     /// A sink for the records hub and, when named, a dead-letter hub on the same connection,
-    /// packing records as `packing` says. Nothing is opened until the first send.
+    /// packing records as `packing` says, for one worker. Nothing is opened until the first send.
     pub fn new(
         records: HubSettings,
         dead_letter_hub: Option<String>,
         retry: RetryOptions,
         packing: Packing,
     ) -> Self {
-        let dead_letters = dead_letter_hub.map(|hub| {
-            let settings = HubSettings {
+        Self::for_workers(records, dead_letter_hub, retry, packing, 1)
+    }
+
+    /// The same sink with a producer for each of `workers` serving workers (at least one).
+    pub fn for_workers(
+        records: HubSettings,
+        dead_letter_hub: Option<String>,
+        retry: RetryOptions,
+        packing: Packing,
+        workers: usize,
+    ) -> Self {
+        let producers = |settings: &HubSettings| {
+            (0..workers.max(1))
+                .map(|_| HubProducer::new(settings.clone(), retry.clone()))
+                .collect::<Vec<_>>()
+        };
+        let dead_letters = dead_letter_hub.map_or_else(Vec::new, |hub| {
+            producers(&HubSettings {
                 connection: records.connection.clone(),
                 hub,
-            };
-            HubProducer::new(settings, retry.clone())
+            })
         });
         EventHubsSink {
-            records: HubProducer::new(records, retry),
+            records: producers(&records),
             dead_letters,
             packing,
         }
@@ -100,9 +119,8 @@ impl EventHubsSink {
 
     /// Closes the open connections.
     pub async fn close(&self) {
-        self.records.close().await;
-        if let Some(dead_letters) = &self.dead_letters {
-            dead_letters.close().await;
+        for producer in self.records.iter().chain(&self.dead_letters) {
+            producer.close().await;
         }
     }
 
@@ -111,19 +129,26 @@ impl EventHubsSink {
             return Ok(Delivery::default());
         }
         let packing = self.packing;
-        self.records
+        ours(&self.records)
+            .expect("a sink has a records producer")
             .run(|opened| async move { send_by_partition(&opened, records, packing).await })
             .await
     }
 
     async fn send_dead_letters(&self, letters: &[DeadLetter]) -> Result<usize, SinkError> {
-        let Some(producer) = &self.dead_letters else {
+        let Some(producer) = ours(&self.dead_letters) else {
             return Ok(0);
         };
         producer
             .run(|opened| async move { send_letters(&opened, letters).await })
             .await
     }
+}
+
+/// The calling worker's producer of `producers`, if there are any.
+fn ours(producers: &[HubProducer]) -> Option<&HubProducer> {
+    let count = producers.len();
+    (count > 0).then(|| &producers[crate::worker::current() % count])
 }
 
 impl RecordSink for EventHubsSink {
