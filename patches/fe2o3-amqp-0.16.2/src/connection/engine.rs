@@ -408,8 +408,32 @@ where
     }
 
     #[inline]
-    #[cfg_attr(feature = "tracing", tracing::instrument(name = "SEND", skip_all))]
     async fn on_outgoing_session_frames(
+        &mut self,
+        frame: SessionFrame,
+    ) -> Result<Running, ConnectionInnerError> {
+        self.feed_outgoing_session_frame(frame).await?;
+        self.transport.flush().await?;
+        Ok(Running::Continue)
+    }
+
+    /// Writes `frame` and the frames the sessions queued behind it, then flushes once: frames
+    /// handed over together (the transfers of one invocation to several partitions) go out in
+    /// one write.
+    async fn on_outgoing_session_frames_queued(
+        &mut self,
+        frame: SessionFrame,
+    ) -> Result<Running, ConnectionInnerError> {
+        self.feed_outgoing_session_frame(frame).await?;
+        while let Ok(frame) = self.outgoing_session_frames.try_recv() {
+            self.feed_outgoing_session_frame(frame).await?;
+        }
+        self.transport.flush().await?;
+        Ok(Running::Continue)
+    }
+
+    #[cfg_attr(feature = "tracing", tracing::instrument(name = "SEND", skip_all))]
+    async fn feed_outgoing_session_frame(
         &mut self,
         frame: SessionFrame,
     ) -> Result<Running, ConnectionInnerError> {
@@ -445,7 +469,7 @@ where
         tracing::trace!(channel = frame.channel, frame = ?frame.body);
         #[cfg(feature = "log")]
         log::trace!("SEND channel = {}, frame = {:?}", frame.channel, frame.body);
-        self.transport.send(frame).await?;
+        self.transport.feed(frame).await?;
         Ok(Running::Continue)
     }
 
@@ -576,7 +600,7 @@ where
                 },
                 frame = self.outgoing_session_frames.recv() => {
                     match frame {
-                        Some(frame) => self.on_outgoing_session_frames(frame).await,
+                        Some(frame) => self.on_outgoing_session_frames_queued(frame).await,
                         None => {
                             // Upon closing, the outgoing_session_frames channel will be closed
                             // first while the connection may still be waiting for remote
