@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -49,7 +50,14 @@ pub async fn serve(
         match accepted.and_then(|(stream, _)| stream.into_std()) {
             Ok(stream) => hand_over(&workers, stream),
             // A connection that failed before it was accepted concerns only its client.
-            Err(error) => tracing::debug!(%error, "accepting a connection failed"),
+            Err(error) if is_connection_error(&error) => {
+                tracing::debug!(%error, "a connection failed as it was accepted");
+            }
+            // Anything else (no file descriptor left) is the process's: pause, do not spin.
+            Err(error) => {
+                tracing::warn!(%error, "accepting connections failed; trying again shortly");
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+            }
         }
     }
     drop(listener);
@@ -59,6 +67,18 @@ pub async fn serve(
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
     Ok(())
+}
+
+/// How long the acceptor waits after a failure that is not one connection's.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Whether `error` ended one connection only (its client went away as it was accepted).
+fn is_connection_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
 }
 
 /// Gives `stream` to the worker serving the fewest connections.
