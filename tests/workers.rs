@@ -22,6 +22,13 @@ struct Noting {
     delay: Duration,
 }
 
+impl Noting {
+    /// Batches handed to the sink so far, by any worker.
+    fn batches(&self) -> usize {
+        self.by_worker.lock().unwrap().values().sum()
+    }
+}
+
 impl RecordSink for Noting {
     fn send<'a>(&'a self, records: &'a Records) -> BoxFuture<'a, Result<Delivery, SinkError>> {
         *self
@@ -91,14 +98,18 @@ async fn invoke(client: &reqwest::Client, addr: SocketAddr, index: usize) -> u16
 #[tokio::test]
 async fn connections_are_spread_over_the_workers_and_every_invocation_is_answered() {
     let running = start(2, Duration::ZERO).await;
-    // Four clients, four connections, each kept alive for three invocations.
+    // Four clients, four connections, each kept alive for three invocations. No client goes on
+    // before all four have been answered once, so all four connections are open together.
+    let all_connected = Arc::new(tokio::sync::Barrier::new(4));
     let clients: Vec<_> = (0..4)
         .map(|client| {
             let addr = running.addr;
+            let all_connected = all_connected.clone();
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
-                let mut statuses = Vec::new();
-                for invocation in 0..3 {
+                let mut statuses = vec![invoke(&http, addr, client * 3).await];
+                all_connected.wait().await;
+                for invocation in 1..3 {
                     statuses.push(invoke(&http, addr, client * 3 + invocation).await);
                 }
                 statuses
@@ -131,7 +142,15 @@ async fn stopping_lets_the_invocation_in_flight_finish() {
     assert_eq!(invoke(&idle, running.addr, 0).await, 200);
     let addr = running.addr;
     let in_flight = tokio::spawn(async move { invoke(&reqwest::Client::new(), addr, 1).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stop once the sink has the invocation: it is then in flight, whatever the machine's pace.
+    let waiting = Instant::now();
+    while running.sink.batches() < 2 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(5),
+            "the invocation never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let stopping = Instant::now();
     running.stop.send(()).unwrap();
     assert_eq!(
