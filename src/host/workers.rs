@@ -11,15 +11,13 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::routes::{routes, Server};
+use super::server::{accept, connection};
 
 /// A worker as the acceptor sees it.
 struct Worker {
@@ -41,25 +39,7 @@ pub async fn serve(
     let workers = (0..workers.max(1))
         .map(|index| start(index, server.clone()))
         .collect::<std::io::Result<Vec<_>>>()?;
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        match accepted.and_then(|(stream, _)| stream.into_std()) {
-            Ok(stream) => hand_over(&workers, stream),
-            // A connection that failed before it was accepted concerns only its client.
-            Err(error) if is_connection_error(&error) => {
-                tracing::debug!(%error, "a connection failed as it was accepted");
-            }
-            // Anything else (no file descriptor left) is the process's: pause, do not spin.
-            Err(error) => {
-                tracing::warn!(%error, "accepting connections failed; trying again shortly");
-                tokio::time::sleep(ACCEPT_PAUSE).await;
-            }
-        }
-    }
+    accept(&listener, shutdown, |stream| hand_over(&workers, stream)).await;
     drop(listener);
     for worker in workers {
         drop(worker.connections);
@@ -69,20 +49,15 @@ pub async fn serve(
     Ok(())
 }
 
-/// How long the acceptor waits after a failure that is not one connection's.
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
-
-/// Whether `error` ended one connection only (its client went away as it was accepted).
-fn is_connection_error(error: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    matches!(
-        error.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset
-    )
-}
-
 /// Gives `stream` to the worker serving the fewest connections.
-fn hand_over(workers: &[Worker], stream: std::net::TcpStream) {
+fn hand_over(workers: &[Worker], stream: TcpStream) {
+    let stream = match stream.into_std() {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::warn!(%error, "a connection could not be handed to a worker");
+            return;
+        }
+    };
     let worker = &workers[least_loaded(workers.iter().map(|w| w.live.load(Ordering::Relaxed)))];
     worker.live.fetch_add(1, Ordering::Relaxed);
     if worker.connections.send(stream).is_err() {
@@ -113,7 +88,7 @@ fn start(index: usize, server: Arc<Server>) -> std::io::Result<Worker> {
             crate::worker::enter(index);
             runtime.block_on(async move {
                 let graceful = GracefulShutdown::new();
-                let service = warp::service(routes(server));
+                let routes = routes(server);
                 while let Some(stream) = handed.recv().await {
                     let stream = match TcpStream::from_std(stream) {
                         Ok(stream) => stream,
@@ -123,15 +98,10 @@ fn start(index: usize, server: Arc<Server>) -> std::io::Result<Worker> {
                             continue;
                         }
                     };
-                    let service = TowerToHyperService::new(service.clone());
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
+                    let serving = connection(stream, routes.clone(), &graceful);
                     let served = served.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%error, "connection ended with an error");
-                        }
+                        serving.await;
                         served.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
