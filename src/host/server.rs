@@ -76,6 +76,10 @@ fn is_connection_error(error: &std::io::Error) -> bool {
 
 /// Serves `routes` on `stream` (HTTP/1.1, as the Functions host speaks it) until the client
 /// closes it or `graceful` shuts it down after the request in hand.
+// Inlined into each caller, so the connection's future is compiled where it is spawned: as a
+// shared function (thin LTO, 4 codegen units) the handler measured 3 to 6 % more CPU per event at
+// c4 in four windows of interleaved runs, and inlined it measures as before the function existed.
+#[inline(always)]
 pub(super) fn connection<F>(
     stream: TcpStream,
     routes: F,
