@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tracing::{error, info, warn};
+use tracing::{debug, error, warn};
 
 use super::answer::Answer;
 use super::batch::MessageBatch;
@@ -218,7 +218,9 @@ impl Delivery {
             delivery.too_large.len(),
             attempt.map_or_else(|| "-".to_owned(), |n| n.to_string()),
         );
-        info!(
+        // The answer's `Logs` carry the summary, and the host logs them against the invocation;
+        // at Information on stdout too, every invocation would be logged twice, once untied.
+        debug!(
             events = outcome.summary.events,
             records = delivery.sent,
             unusable = outcome.unusable.len(),

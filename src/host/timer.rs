@@ -1,6 +1,6 @@
 //! `FactorySimulator`: the timer-triggered function that runs one tick of the chocolate factory.
 
-use tracing::{error, info};
+use tracing::{debug, error};
 
 use super::answer::Answer;
 use super::request::InvocationRequest;
@@ -35,7 +35,8 @@ pub async fn factory_simulator(
     match delivery.deliver(&tick).await {
         Ok(delivered) => {
             let line = format!("{SIMULATOR_FUNCTION}: mode={:?} time={now} updates={delivered} past_due={past_due}", simulator.mode);
-            info!(delivered, past_due, "{line}");
+            // Logged by the host from the answer; on stdout only when debugging.
+            debug!(delivered, past_due, "{line}");
             Answer::delivered(vec![line])
         }
         Err(e) => {
