@@ -3,8 +3,8 @@
 //! The SDK sends one transfer per partition link at a time and waits for its outcome, so a send
 //! per invocation would line invocations up behind each other's round trips. A lane instead takes
 //! everything handed to it while its previous transfer was in flight and sends it as one transfer
-//! (a few, past the link's `max-message-size`): an idle hub sends at once, a busy one sends fewer,
-//! larger transfers. An invocation answers success only once the transfers holding its events
+//! (a few, past the link's `max-message-size`), and what the requests that have already arrived
+//! add before it sends: an idle hub sends at once, a busy one sends fewer, larger transfers. An invocation answers success only once the transfers holding its events
 //! were accepted, and a failure belongs to the invocation whose events caused it: when a shared
 //! transfer is refused, each invocation's events are sent again on their own, so one poisoned
 //! invocation cannot fail another. A job whose invocation stopped waiting is not sent. A lane
@@ -91,10 +91,14 @@ struct Lane {
 }
 
 impl Lane {
-    /// One round at a time, each round everything queued when the last one ended, less the
-    /// jobs whose invocations no longer wait.
+    /// One round at a time, each round everything queued when the last one ended and what the
+    /// requests already arrived add, less the jobs whose invocations no longer wait.
     async fn run(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         while let Some(first) = jobs.recv().await {
+            // Let the runtime look at its sockets once before the round is made: a request that
+            // has already arrived is read and transformed first, and its events join this round
+            // instead of waiting for the next one (fewer, larger transfers for the same events).
+            tokio::task::yield_now().await;
             let mut round = vec![first];
             while let Ok(job) = jobs.try_recv() {
                 round.push(job);
