@@ -1,18 +1,15 @@
 //! From a transport's attributes and body to a `Notification`: the part every transport shares.
 
-use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::ids::{EventId, ModelId, Source, TwinId};
 use super::notification::{Content, EventKinds, EventType, Header, Notification};
-use super::patch::{Patch, PatchField};
-use super::text::Text;
 use super::unusable::{Unusable, UnusableReason};
+use super::update_body::UpdateBody;
 use crate::text::hex;
 use crate::time::Timestamp;
 
@@ -56,13 +53,20 @@ impl<'a> Data<'a> {
     fn parse<T: Deserialize<'a>>(self) -> Result<T, Unusable> {
         match self {
             Data::Bytes(bytes) => {
-                let text = std::str::from_utf8(without_bom(bytes)).map_err(|error| {
-                    Unusable::new(UnusableReason::BodyNotUtf8, error.to_string())
-                })?;
                 // Known to be UTF-8 now: reading it as text spares the parser checking each string.
-                serde_json::from_str(text).map_err(|e| Unusable::from_json_error(&e))
+                serde_json::from_str(text(bytes)?).map_err(|e| Unusable::from_json_error(&e))
             }
             Data::Json(value) => T::deserialize(value).map_err(|e| Unusable::from_json_error(&e)),
+        }
+    }
+
+    /// The data as the body of a twin or relationship update.
+    fn update_body(self) -> Result<UpdateBody, Unusable> {
+        match self {
+            Data::Bytes(bytes) => {
+                UpdateBody::read(text(bytes)?).map_err(|e| Unusable::from_json_error(&e))
+            }
+            Data::Json(_) => self.parse(),
         }
     }
 
@@ -72,6 +76,12 @@ impl<'a> Data<'a> {
             Data::Json(value) => hasher.update(value.to_string().as_bytes()),
         }
     }
+}
+
+/// An event body as text, without a byte order mark.
+fn text(bytes: &[u8]) -> Result<&str, Unusable> {
+    std::str::from_utf8(without_bom(bytes))
+        .map_err(|error| Unusable::new(UnusableReason::BodyNotUtf8, error.to_string()))
 }
 
 /// `bytes` without a leading UTF-8 byte order mark, which RFC 8259 lets a parser ignore and
@@ -138,7 +148,7 @@ fn content(
 ) -> Result<Content, Unusable> {
     match header.event_type {
         EventType::TwinUpdate => {
-            let (model_id, patch) = data.parse::<UpdateBody>()?.into_parts()?;
+            let (model_id, patch) = data.update_body()?.into_parts()?;
             let twin_id = header_twin(header).ok_or_else(no_twin_id)?;
             Ok(Content::TwinUpdate {
                 twin_id,
@@ -147,7 +157,7 @@ fn content(
             })
         }
         EventType::RelationshipUpdate => {
-            let (model_id, patch) = data.parse::<UpdateBody>()?.into_parts()?;
+            let (model_id, patch) = data.update_body()?.into_parts()?;
             let (twin, relationship) = header
                 .subject
                 .as_deref()
@@ -262,63 +272,4 @@ fn legacy_value(text: &str) -> Value {
         .filter(|n| n.is_finite())
         .and_then(serde_json::Number::from_f64)
         .map_or_else(|| Value::String(text.to_owned()), Value::Number)
-}
-
-/// The body of a twin or relationship update: `{"modelId", "patch"}`; later duplicate keys win.
-struct UpdateBody {
-    model_id: Option<ModelId>,
-    patch: Option<PatchField>,
-}
-
-impl UpdateBody {
-    fn into_parts(self) -> Result<(Option<ModelId>, Patch), Unusable> {
-        let patch = match self.patch {
-            Some(PatchField::Array(patch)) => Ok(patch),
-            Some(PatchField::NotArray) => Err(Unusable::new(
-                UnusableReason::PatchNotArray,
-                "the update's 'patch' is not an array",
-            )),
-            None => Err(Unusable::new(
-                UnusableReason::MissingPatch,
-                "the update has no 'patch'",
-            )),
-        }?;
-        Ok((self.model_id, patch))
-    }
-}
-
-impl<'de> Deserialize<'de> for UpdateBody {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(UpdateBodyVisitor)
-    }
-}
-
-struct UpdateBodyVisitor;
-
-impl<'de> Visitor<'de> for UpdateBodyVisitor {
-    type Value = UpdateBody;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an update body object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UpdateBody, A::Error> {
-        let mut body = UpdateBody {
-            model_id: None,
-            patch: None,
-        };
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            match key.as_str().unwrap_or_default() {
-                "modelId" => {
-                    let value: Text = map.next_value()?;
-                    body.model_id = value.as_str().and_then(ModelId::parse);
-                }
-                "patch" => body.patch = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(body)
-    }
 }

@@ -14,6 +14,7 @@ mod patch;
 mod pointer;
 mod text;
 mod unusable;
+mod update_body;
 
 pub use decode::Decoded;
 pub use eventgrid::decode_event_grid;

@@ -80,6 +80,24 @@ impl Patch {
         }
     }
 
+    /// Classifies an op object read by hand: its `op` and `path` strings and its `value`, each
+    /// where the object has it.
+    pub(crate) fn push_read(
+        &mut self,
+        index: usize,
+        op: Option<&str>,
+        path: Option<&str>,
+        value: Option<Value>,
+    ) {
+        let entry = RawOp {
+            not_object: false,
+            op: op.map(|op| Text::Str(Cow::Borrowed(op))),
+            path: path.map(|path| Text::Str(Cow::Borrowed(path))),
+            value,
+        };
+        self.push(index, entry);
+    }
+
     /// Parses a patch from a JSON array value (used where the body is already a `Value`).
     ///
     /// ```
@@ -100,6 +118,7 @@ impl Patch {
 }
 
 /// The `patch` member as found: an array of ops (classified as they are read), or something else.
+#[derive(Debug, PartialEq)]
 pub(crate) enum PatchField {
     Array(Patch),
     NotArray,
