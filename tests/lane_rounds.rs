@@ -54,7 +54,7 @@ fn a_request_read_while_a_lane_takes_its_first_job_joins_that_jobs_transfer() {
         .enable_all()
         .build()
         .unwrap();
-    let sent = worker.block_on(async {
+    let (records_sent, transfers) = worker.block_on(async {
         let sink = Arc::new(EventHubsSink::new(
             hub_settings(&settings, RECORDS_HUB).unwrap(),
             None,
@@ -82,7 +82,6 @@ fn a_request_read_while_a_lane_takes_its_first_job_joins_that_jobs_transfer() {
         let second = second.await.unwrap().unwrap();
         (first.sent + second.sent, peer.transfer_count() - before)
     });
-    let (records_sent, transfers) = sent;
     assert_eq!(records_sent, 6);
     assert_eq!(
         transfers, 1,

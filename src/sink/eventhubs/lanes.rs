@@ -2,13 +2,14 @@
 //!
 //! The SDK sends one transfer per partition link at a time and waits for its outcome, so a send
 //! per invocation would line invocations up behind each other's round trips. A lane instead takes
-//! everything handed to it while its previous transfer was in flight and sends it as one transfer
-//! (a few, past the link's `max-message-size`), and what the requests that have already arrived
-//! add before it sends: an idle hub sends at once, a busy one sends fewer, larger transfers. An invocation answers success only once the transfers holding its events
-//! were accepted, and a failure belongs to the invocation whose events caused it: when a shared
-//! transfer is refused, each invocation's events are sent again on their own, so one poisoned
-//! invocation cannot fail another. A job whose invocation stopped waiting is not sent. A lane
-//! runs on its own task: an invocation that gives up cannot leave a send half done.
+//! everything handed to it while its previous transfer was in flight, and what the requests that
+//! have already arrived add before it sends, and sends it as one transfer (a few, past the link's
+//! `max-message-size`): an idle hub sends at once, a busy one sends fewer, larger transfers. An
+//! invocation answers success only once the transfers holding its events were accepted, and a
+//! failure belongs to the invocation whose events caused it: when a shared transfer is refused,
+//! each invocation's events are sent again on their own, so one poisoned invocation cannot fail
+//! another. A job whose invocation stopped waiting is not sent. A lane runs on its own task: an
+//! invocation that gives up cannot leave a send half done.
 
 use std::sync::Arc;
 use std::time::Duration;
