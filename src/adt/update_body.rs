@@ -147,9 +147,7 @@ impl<'a> Plain<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let rest = &self.text.as_bytes()[self.at..];
-        let length = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let length = string_end(rest)?;
         if rest[length] != b'"' {
             return None;
         }
@@ -253,6 +251,36 @@ impl<'de> Visitor<'de> for UpdateBodyVisitor {
     }
 }
 
+/// Where the first quote, backslash or control character is in `text`, eight bytes at a time.
+///
+/// In each word, a byte `b` sets its top bit in `below(word, n)` if `b < n` (the classic
+/// "has a byte less than n" test; a borrow can only set bits above the first such byte, so the
+/// lowest set bit is exact). A quote or a backslash is a byte that is zero after the word is
+/// xored with that character.
+fn string_end(text: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const TOPS: u64 = ONES << 7;
+    fn below(word: u64, n: u8) -> u64 {
+        word.wrapping_sub(ONES * u64::from(n)) & !word & TOPS
+    }
+    let mut words = text.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let word = u64::from_le_bytes(chunk.try_into().expect("a chunk of eight bytes"));
+        let found = below(word, 0x20)
+            | below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1);
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|position| at + position)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +321,8 @@ mod tests {
         for text in [
             r#"{"modelId":"dtmi:x;1","patch":[{"op":"add","path":"/a\/b","value":1}]}"#,
             r#"{"patch":[{"op":"add","path":"/A","value":"line\nbreak"}]}"#,
+            "{\"patch\":[{\"op\":\"add\",\"path\":\"/A\",\"value\":\"a raw\ttab\"}]}",
+            "{\"patch\":[{\"op\":\"add\",\"path\":\"/A\",\"value\":\"a long string, then a raw\u{1f}\"}]}",
             r#"{"patch":[{"op":"add","path":"/A","value":{"x":1}}]}"#,
             r#"{"patch":[{"op":"add","path":"/A","value":[1]}]}"#,
             r#"{"patch":[{"op":"add","path":"/A","value":1,"from":"/B"}]}"#,
@@ -409,6 +439,20 @@ mod tests {
             if let Some(read) = by_hand(&text) {
                 prop_assert_eq!(Some(read), by_serde(&text), "{}", text);
             }
+        }
+
+        #[test]
+        fn a_string_ends_at_its_first_quote_backslash_or_control_character(
+            text in prop::collection::vec(
+                prop_oneof![
+                    40 => (0x20u8..=0xFF).prop_filter("plain", |&b| b != b'"' && b != b'\\'),
+                    1 => prop::sample::select(vec![b'"', b'\\', 0x00, 0x1F]),
+                ],
+                0..40,
+            ),
+        ) {
+            let first = text.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(string_end(&text), first);
         }
 
         #[test]
