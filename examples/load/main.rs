@@ -13,7 +13,7 @@
 //! quick-ack` is the flattering peer earlier measurements used: a quick ACK after every read and
 //! a 1 ms pause before each settlement (`--peer-delay-ms` overrides the pause in either mode).
 //!
-//! Measured: time from spawn to the first answer on `GET /` (polled every 1 ms), events/s
+//! Measured: time from spawn to the first answer on `GET /` (polled every 100 µs), events/s
 //! delivered (to the peer, or returned in `Outputs`), invocation latency p50/p99, the server's
 //! peak RSS (`VmHWM`), and the server's CPU time (user + system, `/proc/<pid>/stat`) over the
 //! measured window, per event. A run that loses records prints `FAILED` and exits non-zero.
