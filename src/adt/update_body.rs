@@ -257,6 +257,11 @@ impl<'de> Visitor<'de> for UpdateBodyVisitor {
 /// "has a byte less than n" test; a borrow can only set bits above the first such byte, so the
 /// lowest set bit is exact). A quote or a backslash is a byte that is zero after the word is
 /// xored with that character.
+///
+/// `host::literal::string_end` finds the end of any string, escapes and all, 64 bytes at a time;
+/// it is built for the envelope's long, escape-dense strings. On these short plain ones it cost
+/// 12 % more instructions per event than this (callgrind, a fixed loop of `process()` over the
+/// transform bench's 100 events: 1,987,301 against 1,770,654 per 100 events).
 fn string_end(text: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::MAX / 255;
     const TOPS: u64 = ONES << 7;
